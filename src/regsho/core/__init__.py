@@ -1,0 +1,1 @@
+"""Immutable domain records and events: no I/O and no law."""

@@ -1,0 +1,1 @@
+"""The pre-trade gate (pure) and its stateful shell; replay."""

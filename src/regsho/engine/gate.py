@@ -1,0 +1,295 @@
+"""The pre-trade short-sale gate: ``decide(order, snapshot) -> Decision``.
+
+Pure: no I/O, no clock, no logging, no mutation. It reads the snapshot and returns the decision together with the
+consumption the shell must apply if it accepts. Checks run in the order of SCENARIOS.md convention 25:
+marking (200(g)), Rule 201, the pre-borrow requirement (204(b), 203(b)(3)), then locate coverage (203(b)(1)) or
+the market-making exception (203(b)(2)(iii)); every failing check is listed, and an accepted order's first
+reason is what covered it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from regsho.core.events import AccountType, Order, Side
+from regsho.engine.snapshot import LocateState, Snapshot
+from regsho.law import citations as c
+from regsho.law import params
+from regsho.law import reasons as r
+from regsho.law.decision import ACCEPT, REJECT, Consumption, Decision
+from regsho.rules import r200, r201, r203
+
+_CODES = r.CODES
+_MM = AccountType.MARKET_MAKER
+_EMPTY: tuple[Consumption, ...] = ()
+
+
+class GateError(ValueError):
+    """An order the gate cannot judge at all (a date before the earliest implemented regime)."""
+
+
+def _cites(codes: list[str], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    out: list[str] = []
+    for code in codes:
+        for cite in _CODES[code].cites:
+            if cite not in out:
+                out.append(cite)
+    for cite in extra:
+        if cite not in out:
+            out.append(cite)
+    return tuple(out)
+
+
+def decide(order: Order, snap: Snapshot) -> Decision:
+    """Decide one order against the snapshot (17 CFR 242.200(g), 201, 203(b), 204(b))."""
+    at = order.at
+    if at.date() < params.REG_SHO_COMPLIANCE:
+        raise GateError(
+            f"order {order.id} at {at.isoformat()} is before Regulation SHO's compliance date "
+            f"{params.REG_SHO_COMPLIANCE}; no earlier regime is implemented"
+        )
+    symbol = order.symbol
+    sec = snap.securities.get(symbol)
+    acct = snap.accounts.get(order.account)
+    if sec is None or acct is None:
+        code = r.UNKNOWN_SECURITY if sec is None else r.UNKNOWN_ACCOUNT
+        return Decision(order.id, at, REJECT, (code,), _CODES[code].cites,
+                        (("security.known", sec is not None), ("account.known", acct is not None)))
+    side = order.side
+    key = (order.account, symbol)
+    if side is Side.BUY:
+        return Decision(order.id, at, ACCEPT, (r.BUY,), _CODES[r.BUY].cites, (("side", side.value),))
+    position = snap.positions.get(key, 0)
+    open_sells = snap.open_sells.get(key, 0)
+    if side is Side.SELL:
+        facts = (("side", side.value), ("position", position), ("open_sells", open_sells), ("qty", order.qty))
+        if r200.may_mark_long(position, open_sells, order.qty):
+            return Decision(order.id, at, ACCEPT, (r.LONG_SALE,), _CODES[r.LONG_SALE].cites, facts)
+        avail = r200.net_long_available(position, open_sells)
+        return Decision(order.id, at, REJECT, (r.NOT_NET_LONG,), _CODES[r.NOT_NET_LONG].cites, facts,
+                        details=((r.NOT_NET_LONG,
+                                  f"net long available {avail} (position {position} less open sells "
+                                  f"{open_sells}) is less than the {order.qty} shares marked long"),))
+    return _decide_short(order, snap, sec.htb, acct.bd, acct.type is _MM, position, open_sells)
+
+
+def _decide_short(
+    order: Order, snap: Snapshot, static_htb: bool, bd: str, is_mm: bool, position: int, open_sells: int
+) -> Decision:
+    at = order.at
+    symbol = order.symbol
+    qty = order.qty
+    failing: list[str] = []
+    passed: list[str] = []
+    details: list[tuple[str, str]] = []
+    extra_cites: list[str] = []
+    used_params: list[tuple[str, object]] = []
+    threshold = symbol in snap.threshold_symbols
+    htb = static_htb or symbol in snap.htb_symbols
+    window = snap.ssr.get(symbol)
+    restricted = r201.in_force(window, at)
+    facts: list[tuple[str, object]] = [
+        ("side", order.side.value), ("qty", qty), ("position", position), ("open_sells", open_sells),
+        ("threshold", threshold), ("htb", htb), ("rule201.restricted", restricted),
+    ]
+    if window is not None:
+        facts.append(("rule201.window", (window[0].isoformat(), window[1].isoformat())))
+
+    # 1. Marking, 200(g)(2), and Rule 201
+    if order.side is Side.SELL_SHORT_EXEMPT:
+        facts.append(("exempt", order.exempt))
+        problem = r201.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
+        if problem is not None:
+            failing.append(r.SHORT_EXEMPT_INVALID)
+            details.append((r.SHORT_EXEMPT_INVALID, problem))
+        else:
+            assert order.exempt is not None
+            passed.append(r.SHORT_EXEMPT)
+            extra_cites.append(r201.exempt_cite(order.exempt))
+            facts.append(("price", order.price))
+            facts.append(("nbb", order.nbb))
+    elif restricted:
+        facts.append(("price", order.price))
+        facts.append(("nbb", order.nbb))
+        if not r201.price_permitted(order.price, order.nbb):
+            failing.append(r.PRICE_TEST_RESTRICTED)
+            if order.price is None:
+                why = "a market order cannot be priced above the national best bid"
+            elif order.nbb is None:
+                why = "no national best bid is known for the order"
+            else:
+                why = f"limit {order.price} is at or below the national best bid {order.nbb}"
+            details.append((r.PRICE_TEST_RESTRICTED, why))
+
+    # 2. The pre-borrow requirement, 204(b) and 203(b)(3)
+    consume: tuple[Consumption, ...] = _EMPTY
+    locate_used: str | None = None
+    pb_key = (bd, symbol)
+    periods = snap.pre_borrow_periods.get(pb_key)
+    pb_rule = r203.pre_borrow_rule_in_force(periods, at) if periods else None
+    if pb_rule is not None:
+        facts.append(("pre_borrow.required", pb_rule))
+        avail, takes = _pre_borrow_take(snap, pb_key, at, qty)
+        facts.append(("pre_borrow.available", avail))
+        if takes is not None:
+            passed.insert(0, r.PRE_BORROW)
+            consume = takes
+        else:
+            failing.append(r.PRE_BORROW_REQUIRED)
+            extra_cites.append(c.cite_pre_borrow(pb_rule))
+            details.append((r.PRE_BORROW_REQUIRED,
+                            f"{bd} is subject to the {pb_rule} pre-borrow requirement in {symbol}; "
+                            f"{avail} shares pre-borrowed today, {qty} needed"))
+    elif order.bona_fide_mm:
+        # 3a. The market-making exception, 203(b)(2)(iii)
+        review = snap.mm_review.get((order.account, symbol))
+        facts.append(("account.market_maker", is_mm))
+        facts.append(("mm_review.bona_fide", review))
+        if r203.bona_fide_mm_exception(is_mm, review):
+            passed.insert(0, r.BONA_FIDE_MARKET_MAKING)
+        else:
+            failing.append(r.NOT_BONA_FIDE_MARKET_MAKING)
+            details.append((r.NOT_BONA_FIDE_MARKET_MAKING,
+                            "the account is not a market maker" if not is_mm else
+                            ("no bona fide market-making review exists for the security" if review is None
+                             else "the latest review for the security did not find bona fide market making")))
+    else:
+        # 3b. Locate coverage, 203(b)(1)
+        code, consume, locate_used, detail = _locate_coverage(
+            order, snap, bd, r203.reuse_barred(htb, threshold), threshold, facts, used_params)
+        if code in (r.LOCATE, r.LOCATE_REUSED, r.EASY_TO_BORROW, r.PRE_BORROW):
+            passed.insert(0, code)
+        else:
+            failing.append(code)
+            if detail:
+                details.append((code, detail))
+
+    # Fail closed on stale reference data when the gate is configured with a freshness limit.
+    max_age = snap.reference_max_age
+    if max_age is not None:
+        stale = [name for name, as_of in (("threshold list", snap.threshold_as_of), ("hard-to-borrow list",
+                                                                                     snap.htb_as_of))
+                 if as_of is None or at - as_of >= max_age]
+        if stale:
+            failing.append(r.REFERENCE_DATA_STALE)
+            details.append((r.REFERENCE_DATA_STALE, ", ".join(stale) + f" missing or older than {max_age}"))
+            used_params.append(("reference_max_age", str(max_age)))
+
+    if failing:
+        return Decision(order.id, at, REJECT, tuple(failing), _cites(failing, tuple(extra_cites)),
+                        tuple(facts), tuple(used_params), tuple(details), None, _EMPTY)
+    return Decision(order.id, at, ACCEPT, tuple(passed), _cites(passed, tuple(extra_cites)), tuple(facts),
+                    tuple(used_params), tuple(details), locate_used, consume)
+
+
+def _pre_borrow_take(
+    snap: Snapshot, key: tuple[str, str], at: dt.datetime, qty: int
+) -> tuple[int, tuple[Consumption, ...] | None]:
+    """Pre-borrows of the broker-dealer valid at ``at`` cover up to their summed remaining quantity
+    (SEC Reg SHO FAQ 5.4: short sales "up to the amount pre-borrowed"), oldest first."""
+    lots = snap.pre_borrows.get(key)
+    if not lots:
+        return 0, None
+    avail = 0
+    for lot in lots:
+        if lot.at <= at < lot.good_until:
+            avail += lot.remaining
+    if avail < qty:
+        return avail, None
+    takes: list[Consumption] = []
+    need = qty
+    for lot in lots:
+        if need == 0:
+            break
+        if lot.remaining and lot.at <= at < lot.good_until:
+            n = min(need, lot.remaining)
+            takes.append(Consumption("pre_borrow", lot.id, n))
+            need -= n
+    return avail, tuple(takes)
+
+
+def _locate_take(loc: LocateState, qty: int) -> tuple[Consumption, ...]:
+    if loc.fresh >= qty:
+        return (Consumption("locate", loc.id, qty),)
+    out: list[Consumption] = []
+    if loc.fresh:
+        out.append(Consumption("locate", loc.id, loc.fresh))
+    out.append(Consumption("reuse", loc.id, qty - loc.fresh))
+    return tuple(out)
+
+
+def _locate_coverage(
+    order: Order,
+    snap: Snapshot,
+    bd: str,
+    barred: bool,
+    threshold: bool,
+    facts: list[tuple[str, object]],
+    used_params: list[tuple[str, object]],
+) -> tuple[str, tuple[Consumption, ...], str | None, str | None]:
+    """SCENARIOS.md convention 8. Returns (code, consumption, locate id, detail)."""
+    at = order.at
+    qty = order.qty
+    if order.locate is not None:
+        loc = snap.locates.get(order.locate)
+        if loc is None:
+            facts.append(("locate", order.locate))
+            return r.NO_LOCATE, _EMPTY, None, f"locate {order.locate} is unknown"
+        facts.append(("locate", loc.id))
+        facts.append(("locate.good_until", loc.good_until.isoformat()))
+        facts.append(("locate.fresh", loc.fresh))
+        facts.append(("locate.freed", loc.freed))
+        facts.append(("locate.day", loc.day))
+        code = r203.named_locate_code(order.account, order.symbol, qty, at, loc.account, loc.symbol,
+                                      loc.good_until, loc.fresh, loc.freed, loc.day, barred)
+        if code in (r.LOCATE, r.LOCATE_REUSED):
+            return code, _locate_take(loc, qty), loc.id, None
+        detail = {
+            r.NO_LOCATE: f"locate {loc.id} was granted to {loc.account} in {loc.symbol}",
+            r.LOCATE_EXPIRED: f"locate {loc.id} was good until {loc.good_until.isoformat()}",
+            r.LOCATE_EXHAUSTED: f"locate {loc.id} has {loc.fresh + loc.freed} of {loc.qty} shares left",
+            r.LOCATE_REUSE_NOT_ALLOWED: (
+                f"locate {loc.id} has {loc.fresh} unused shares; the {loc.freed} freed by a buy-to-cover may not "
+                "be reused " + ("in a hard-to-borrow or threshold security" if barred else
+                                "because the locate was not good for the day")),
+        }.get(code)
+        return code, _EMPTY, None, detail
+
+    barred_reuse_possible = False
+    candidates = snap.account_locates.get((order.account, order.symbol))
+    if candidates:
+        # Valid locates with enough fresh quantity, oldest first.
+        for loc in candidates:
+            if at < loc.good_until and loc.fresh >= qty:
+                facts.append(("locate", loc.id))
+                facts.append(("locate.fresh", loc.fresh))
+                return r.LOCATE, (Consumption("locate", loc.id, qty),), loc.id, None
+        for loc in candidates:
+            if at < loc.good_until and loc.fresh + loc.freed >= qty:
+                if loc.day and not barred:
+                    facts.append(("locate", loc.id))
+                    facts.append(("locate.fresh", loc.fresh))
+                    facts.append(("locate.freed", loc.freed))
+                    return r.LOCATE_REUSED, _locate_take(loc, qty), loc.id, None
+                barred_reuse_possible = True
+    etb_max_age = snap.etb_max_age
+    listed = order.symbol in snap.etb_symbols
+    facts.append(("etb.listed", listed))
+    if listed:
+        facts.append(("etb.as_of", snap.etb_as_of.isoformat() if snap.etb_as_of else None))
+        used_params.append(("locate.etb_max_age", str(etb_max_age)))
+    if r203.etb_covers(listed, snap.etb_as_of, at, etb_max_age, threshold):
+        return r.EASY_TO_BORROW, _EMPTY, None, None
+    avail, takes = _pre_borrow_take(snap, (bd, order.symbol), at, qty)
+    if takes is not None:
+        facts.append(("pre_borrow.available", avail))
+        return r.PRE_BORROW, takes, None, None
+    if barred_reuse_possible:
+        return (r.LOCATE_REUSE_NOT_ALLOWED, _EMPTY, None,
+                "only quantity freed by a buy-to-cover could cover the order, and its reuse is barred")
+    why = "no valid locate of the account, easy-to-borrow coverage or pre-borrow covers the quantity"
+    if listed and threshold:
+        why = "the easy-to-borrow list never supports a locate in a threshold security"
+    elif listed:
+        why = "the easy-to-borrow list is 24 hours old or older"
+    return r.NO_LOCATE, _EMPTY, None, why

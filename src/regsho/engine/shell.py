@@ -1,0 +1,275 @@
+"""The stateful shell around the pure gate: keeps the snapshot current and applies consumption atomically.
+
+Every mutation of gate state goes through this class; ``decide`` only reads. Errors in the input (a fill of an
+order that was never accepted, a fill larger than what is open) raise ``GateInputError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from regsho.calendars import Calendars
+from regsho.core.events import (
+    Account,
+    Cancel,
+    EtbList,
+    Fill,
+    HtbList,
+    LocateGrant,
+    MmStatus,
+    Order,
+    PositionSet,
+    PreBorrow,
+    PreBorrowRequired,
+    Security,
+    Side,
+    SsrTrigger,
+    ThresholdList,
+)
+from regsho.engine.gate import decide
+from regsho.engine.snapshot import LocateState, PreBorrowState, Snapshot
+from regsho.law import params
+from regsho.law.decision import Decision
+
+
+class GateInputError(ValueError):
+    """Bad input to the gate's shell; ``field`` names the offending field of the event."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(slots=True)
+class _Part:
+    kind: str
+    id: str
+    qty: int
+    filled: int = 0
+
+
+@dataclass(slots=True)
+class OrderState:
+    order: Order
+    decision: Decision
+    filled: int = 0
+    cancelled: int = 0
+    parts: list[_Part] = field(default_factory=list)
+
+    @property
+    def open_qty(self) -> int:
+        if not self.decision.accepted:
+            return 0
+        return self.order.qty - self.filled - self.cancelled
+
+
+class GateShell:
+    """Owns one snapshot; applies reference data, locates, orders, fills and cancels in time order."""
+
+    def __init__(
+        self,
+        calendars: Calendars,
+        securities: Iterable[Security] = (),
+        accounts: Iterable[Account] = (),
+        reference_max_age: dt.timedelta | None = None,
+    ) -> None:
+        self.cal = calendars
+        self.snap = Snapshot(reference_max_age=reference_max_age)
+        for s in securities:
+            self.snap.securities[s.symbol] = s
+        for a in accounts:
+            self.snap.accounts[a.id] = a
+        self.orders: dict[str, OrderState] = {}
+        self._seq = 0
+
+    # -- reference data ------------------------------------------------------------------------------------
+
+    def add_security(self, s: Security) -> None:
+        self.snap.securities[s.symbol] = s
+
+    def add_account(self, a: Account) -> None:
+        self.snap.accounts[a.id] = a
+
+    def etb_list(self, ev: EtbList) -> None:
+        self.snap.etb_symbols = ev.symbols
+        self.snap.etb_as_of = ev.at
+        self.snap.etb_max_age = params.value("locate.etb_max_age", ev.at.date())  # type: ignore[assignment]
+
+    def htb_list(self, ev: HtbList) -> None:
+        self.snap.htb_symbols = ev.symbols
+        self.snap.htb_as_of = ev.at
+
+    def threshold_list(self, ev: ThresholdList) -> None:
+        self.snap.threshold_symbols = ev.symbols
+        self.snap.threshold_as_of = ev.at
+
+    def ssr(self, ev: SsrTrigger) -> None:
+        day = ev.at.date()
+        if day < params.RULE_201:
+            raise GateInputError("at", f"a Rule 201 trigger before its compliance date {params.RULE_201} "
+                                       f"({day}) is not possible")
+        if not self.cal.is_trading_day(day):
+            raise GateInputError("at", f"{day} is not a trading day: the circuit breaker triggers only during "
+                                       "regular trading hours")
+        from regsho.rules import r201
+
+        self.snap.ssr[ev.symbol] = r201.extend_window(self.snap.ssr.get(ev.symbol), ev.at, self.cal)
+
+    def mm_status(self, ev: MmStatus) -> None:
+        self.snap.mm_review[(ev.account, ev.symbol)] = ev.bona_fide
+
+    def position(self, ev: PositionSet) -> None:
+        self.snap.positions[(ev.account, ev.symbol)] = ev.qty
+
+    # -- locates and pre-borrows ---------------------------------------------------------------------------
+
+    def locate(self, ev: LocateGrant) -> None:
+        if ev.id in self.snap.locates:
+            raise GateInputError("id", f"locate id {ev.id} is already used")
+        st = LocateState(ev.id, ev.account, ev.symbol, ev.qty, ev.at, ev.good_until, ev.day, ev.source,
+                         fresh=ev.qty)
+        self.snap.locates[ev.id] = st
+        self.snap.account_locates.setdefault((ev.account, ev.symbol), []).append(st)
+
+    def pre_borrow(self, ev: PreBorrow) -> None:
+        lots = self.snap.pre_borrows.setdefault((ev.bd, ev.symbol), [])
+        if any(lot.id == ev.id for lot in lots):
+            raise GateInputError("id", f"pre-borrow id {ev.id} is already used")
+        lots.append(PreBorrowState(ev.id, ev.bd, ev.symbol, ev.qty, ev.at, self.cal.end_of_day(ev.at.date()),
+                                   ev.qty))
+
+    def require_pre_borrow(
+        self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime | None = None
+    ) -> None:
+        """Impose a pre-borrow period on a broker-dealer in a security (from the close-out engine, or from a
+        204(c) notice received)."""
+        self.snap.pre_borrow_periods.setdefault((bd, symbol), []).append((rule, start, until))
+
+    def end_pre_borrow(self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime) -> None:
+        """Set the end of the open period of ``rule`` that started at ``start``."""
+        periods = self.snap.pre_borrow_periods.get((bd, symbol), [])
+        for i, (r, s, u) in enumerate(periods):
+            if r == rule and s == start and u is None:
+                periods[i] = (r, s, until)
+                return
+        raise KeyError(f"no open {rule} pre-borrow period for {bd} in {symbol} from {start}")
+
+    def pre_borrow_required(self, ev: PreBorrowRequired) -> None:
+        self.require_pre_borrow(ev.bd, ev.symbol, ev.rule, ev.at, ev.until)
+
+    # -- orders ---------------------------------------------------------------------------------------------
+
+    def order(self, ev: Order) -> Decision:
+        if ev.id in self.orders:
+            raise GateInputError("id", f"order id {ev.id} is already used")
+        d = decide(ev, self.snap)
+        st = OrderState(ev, d)
+        self.orders[ev.id] = st
+        if d.accepted:
+            self._seq += 1
+            day = ev.at.date()
+            for cons in d.consume:
+                st.parts.append(_Part(cons.kind, cons.id, cons.qty))
+                if cons.kind == "pre_borrow":
+                    for lot in self.snap.pre_borrows[(self.snap.accounts[ev.account].bd, ev.symbol)]:
+                        if lot.id == cons.id:
+                            lot.remaining -= cons.qty
+                            break
+                else:
+                    loc = self.snap.locates[cons.id]
+                    if cons.kind == "locate":
+                        loc.fresh -= cons.qty
+                    else:
+                        loc.freed -= cons.qty
+                    loc.consumed += cons.qty
+                    loc.last_consumed_seq = self._seq
+                    loc.last_consumed_day = day
+            if ev.side is not Side.BUY:
+                key = (ev.account, ev.symbol)
+                self.snap.open_sells[key] = self.snap.open_sells.get(key, 0) + ev.qty
+        return d
+
+    def _state(self, order_id: str) -> OrderState:
+        st = self.orders.get(order_id)
+        if st is None:
+            raise GateInputError("order", f"unknown order id {order_id}")
+        return st
+
+    def fill(self, ev: Fill) -> None:
+        st = self._state(ev.order)
+        o = st.order
+        if not st.decision.accepted:
+            raise GateInputError("order", f"order {o.id} was rejected and cannot be filled")
+        if ev.at < o.at:
+            raise GateInputError("at", f"fill of order {o.id} is before the order")
+        if ev.qty > st.open_qty:
+            raise GateInputError("qty", f"fill of {ev.qty} exceeds the {st.open_qty} shares open on order {o.id}")
+        st.filled += ev.qty
+        key = (o.account, o.symbol)
+        pos = self.snap.positions.get(key, 0)
+        if o.side is Side.BUY:
+            self.snap.positions[key] = pos + ev.qty
+            if pos < 0:
+                self._free_for_buy_to_cover(o.account, o.symbol, min(ev.qty, -pos), ev.at.date())
+            return
+        self.snap.positions[key] = pos - ev.qty
+        self.snap.open_sells[key] -= ev.qty
+        need = ev.qty
+        for part in st.parts:
+            if need == 0:
+                break
+            n = min(need, part.qty - part.filled)
+            part.filled += n
+            need -= n
+            if n and part.kind != "pre_borrow":
+                self.snap.locates[part.id].executed += n
+
+    def _free_for_buy_to_cover(self, account: str, symbol: str, qty: int, day: dt.date) -> None:
+        """SEC Reg SHO FAQ 4.4: a buy filled the same day while the account is short frees located quantity again,
+        up to what was consumed (SCENARIOS.md conventions 8 and 31: the most recently consumed day locate first).
+        Freed quantity of a timed locate is tracked too, so that a barred reuse can be named."""
+        locs = [loc for loc in self.snap.account_locates.get((account, symbol), ())
+                if loc.last_consumed_day == day and loc.executed > 0]
+        locs.sort(key=lambda loc: (not loc.day, -loc.last_consumed_seq))
+        for loc in locs:
+            if qty == 0:
+                return
+            n = min(qty, loc.executed)
+            loc.executed -= n
+            loc.consumed -= n
+            loc.freed += n
+            qty -= n
+
+    def cancel(self, ev: Cancel) -> None:
+        st = self._state(ev.order)
+        rest = st.open_qty
+        if rest <= 0:
+            return
+        st.cancelled += rest
+        o = st.order
+        if o.side is not Side.BUY:
+            self.snap.open_sells[(o.account, o.symbol)] -= rest
+        give = rest
+        for part in reversed(st.parts):
+            if give == 0:
+                break
+            n = min(give, part.qty - part.filled)
+            if n <= 0:
+                continue
+            part.qty -= n
+            give -= n
+            if part.kind == "pre_borrow":
+                bd = self.snap.accounts[o.account].bd
+                for lot in self.snap.pre_borrows[(bd, o.symbol)]:
+                    if lot.id == part.id:
+                        lot.remaining += n
+                        break
+            else:
+                loc = self.snap.locates[part.id]
+                loc.consumed -= n
+                if part.kind == "locate":
+                    loc.fresh += n
+                else:
+                    loc.freed += n

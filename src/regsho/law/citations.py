@@ -1,0 +1,58 @@
+"""Citations used by the rules, as constants, so that a paragraph is spelled one way everywhere.
+
+Every rule function cites its paragraph through these names; interpretive sources (SEC FAQ numbers,
+releases, no-action letters, the CBOE circular) are constants here too.
+"""
+
+from __future__ import annotations
+
+CFR = "17 CFR 242."
+
+# Rule 200: definitions and marking
+R200_C = CFR + "200(c)"
+R200_G = CFR + "200(g)"
+R200_G1 = CFR + "200(g)(1)"
+R200_G2 = CFR + "200(g)(2)"
+
+# Rule 201: short sale price test
+R201_B1_I = CFR + "201(b)(1)(i)"
+R201_B1_II = CFR + "201(b)(1)(ii)"
+R201_C = CFR + "201(c)"
+R201_D = CFR + "201(d)"
+
+# Rule 203: locate, exceptions, threshold close-out
+R203_B1 = CFR + "203(b)(1)"
+R203_B1_I = CFR + "203(b)(1)(i)"
+R203_B1_II = CFR + "203(b)(1)(ii)"
+R203_B1_III = CFR + "203(b)(1)(iii)"
+R203_B2_II = CFR + "203(b)(2)(ii)"
+R203_B2_III = CFR + "203(b)(2)(iii)"
+R203_B3 = CFR + "203(b)(3)"
+R203_B3_IV = CFR + "203(b)(3)(iv)"
+R203_C5 = CFR + "203(c)(5)"
+R203_C6 = CFR + "203(c)(6)"
+
+# Rule 204: close-out
+R204_A = CFR + "204(a)"
+R204_B = CFR + "204(b)"
+R204_G = CFR + "204(g)"
+
+# Interpretive sources
+FAQ_4_4 = "SEC Reg SHO FAQ 4.4"
+FAQ_5_7 = "SEC Reg SHO FAQ 5.7"
+ETB_24H = "69 FR 48008 at 48014"
+RULE201_ADOPTING = "Release 34-61595, 75 FR 11232 (2010)"
+RULE201_FAQ_2_2 = "SEC Rule 201 FAQ 2.2"
+FINRA_2023_REPORT = "FINRA 2023 Annual Regulatory Oversight Report, Regulation SHO"
+FINRA_2024_REPORT = "FINRA 2024 Annual Regulatory Oversight Report, Regulation SHO"
+REG_SHO_ADOPTING = "Release 34-50103, 69 FR 48008 (2004)"
+SHORT_EXEMPT_REMOVED = "Release 34-55970 (2007)"
+T2_RELEASE = "Release 34-80295 (2017)"
+T1_RELEASE = "Release 34-96930 (2023)"
+RULE_15C6_1 = "17 CFR 240.15c6-1"
+UPC_NOTICES = "NASD/FINRA Uniform Practice notices NTM 88-82, 95-77, 99-83"
+
+
+def cite_pre_borrow(rule: str) -> str:
+    """The full citation of a pre-borrow provision named relative to 17 CFR 242 (e.g. ``204(b)``)."""
+    return CFR + rule

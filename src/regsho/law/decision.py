@@ -1,0 +1,40 @@
+"""What the gate returns: an immutable decision that explains itself (DESIGN principle 7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+ACCEPT = "accept"
+REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Consumption:
+    """What accepting the order takes: ``kind`` is ``locate`` (fresh quantity), ``reuse`` (quantity freed by a
+    buy-to-cover) or ``pre_borrow``."""
+
+    kind: str
+    id: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    order: str
+    at: dt.datetime
+    action: str
+    reasons: tuple[str, ...]
+    cites: tuple[str, ...]
+    #: The facts read, as (name, value) pairs, in the order the checks read them.
+    facts: tuple[tuple[str, object], ...]
+    #: The regulatory parameters used, as (name, value) pairs.
+    params: tuple[tuple[str, object], ...] = ()
+    #: Plain-words detail per reason code, where the code alone does not say enough.
+    details: tuple[tuple[str, str], ...] = ()
+    locate: str | None = None
+    consume: tuple[Consumption, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.action == ACCEPT

@@ -1,0 +1,153 @@
+"""The one table of regulatory parameters, keyed by effective date, each value with its citation.
+
+No regulatory number appears as a literal inside a rule: rules ask this table for the value in force on the
+date they are applied to. A date before a parameter's first effective date is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Final
+
+from regsho.law import citations as c
+
+
+class RegimeError(ValueError):
+    """A date falls before the earliest implemented regime for a parameter."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamValue:
+    """One value of a parameter, in force from ``effective`` until the next value's date."""
+
+    name: str
+    effective: dt.date
+    value: object
+    cite: str
+    note: str = ""
+
+
+def _d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+# Regime dates (DESIGN principle 2). Each is a parameter whose value is the date itself.
+REG_SHO_COMPLIANCE: Final = _d("2005-01-03")
+SHORT_EXEMPT_REMOVED: Final = _d("2007-07-06")
+GRANDFATHER_REMOVED: Final = _d("2007-10-15")
+RULE_204T: Final = _d("2008-09-18")
+OPTIONS_MM_EXCEPTION_REMOVED: Final = _d("2008-10-17")
+RULE_204: Final = _d("2009-07-31")
+RULE_201: Final = _d("2011-02-28")
+T2_CYCLE: Final = _d("2017-09-05")
+T1_CYCLE: Final = _d("2024-05-28")
+
+TABLE: Final[tuple[ParamValue, ...]] = (
+    # Regimes
+    ParamValue("regime.reg_sho", REG_SHO_COMPLIANCE, REG_SHO_COMPLIANCE, c.REG_SHO_ADOPTING,
+               "compliance date of Regulation SHO"),
+    ParamValue("regime.short_exempt_removed", SHORT_EXEMPT_REMOVED, SHORT_EXEMPT_REMOVED,
+               c.SHORT_EXEMPT_REMOVED, "tick test repealed; 'short exempt' marking removed"),
+    ParamValue("regime.grandfather_removed", GRANDFATHER_REMOVED, GRANDFATHER_REMOVED,
+               "Release 34-56212 (2007)", "203(b)(3) grandfather provision eliminated"),
+    ParamValue("regime.rule_204t", RULE_204T, RULE_204T, "Release 34-58572 (2008)",
+               "temporary Rule 204T by emergency order"),
+    ParamValue("regime.options_mm_exception_removed", OPTIONS_MM_EXCEPTION_REMOVED,
+               OPTIONS_MM_EXCEPTION_REMOVED, "Release 34-58775, 73 FR 61690 (2008)",
+               "options market-maker exception of 203(b)(3) eliminated"),
+    ParamValue("regime.rule_204", RULE_204, RULE_204, "Release 34-60388, 74 FR 38266 (2009)",
+               "Rule 204 made permanent"),
+    ParamValue("regime.rule_201", RULE_201, RULE_201, c.RULE201_ADOPTING,
+               "Rule 201 compliance date (short exempt marking reinstated)"),
+    # Settlement cycle, by trade date (Rule 15c6-1)
+    ParamValue("settlement.cycle_days", _d("1995-06-07"), 3, c.RULE_15C6_1, "T+3"),
+    ParamValue("settlement.cycle_days", T2_CYCLE, 2, c.T2_RELEASE, "T+2 from trade date 2017-09-05"),
+    ParamValue("settlement.cycle_days", T1_CYCLE, 1, c.T1_RELEASE, "T+1 from trade date 2024-05-28"),
+    # Threshold securities, 203(c)(6)
+    ParamValue("threshold.min_fail_shares", REG_SHO_COMPLIANCE, 10_000, c.R203_C6,
+               "aggregate fails of 10,000 shares or more"),
+    ParamValue("threshold.min_fail_fraction_tso", REG_SHO_COMPLIANCE, 0.005, c.R203_C6,
+               "fails at least 0.5% of total shares outstanding"),
+    ParamValue("threshold.consecutive_days", REG_SHO_COMPLIANCE, 5, c.R203_C6,
+               "for five consecutive settlement days"),
+    # Threshold close-out, 203(b)(3)
+    ParamValue("closeout.threshold_days", REG_SHO_COMPLIANCE, 13, c.R203_B3,
+               "thirteen consecutive settlement days"),
+    ParamValue("closeout.phase_out_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(i)",
+               "35 consecutive settlement days for grandfathered fails (and Rule 144, options MM phase-out)"),
+    ParamValue("closeout.rule144_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(ii)",
+               "35 consecutive settlement days for Rule 144 sales in threshold securities"),
+    # Rule 204 / 204T close-out, counted in settlement days after the settlement date
+    ParamValue("closeout.short_sale_days", RULE_204T, 1, c.R204_A, "S+1 (Rule 204T, then 204(a))"),
+    ParamValue("closeout.long_sale_days", RULE_204T, 3, c.CFR + "204(a)(1)", "S+3 for long sales"),
+    ParamValue("closeout.market_maker_days", RULE_204T, 3, c.CFR + "204(a)(3)",
+               "S+3 for bona fide market making"),
+    ParamValue("closeout.deemed_to_own_calendar_days", REG_SHO_COMPLIANCE, 35, c.R203_B2_II,
+               "35 calendar days after trade date (203(b)(2)(ii); 204(a)(2) from 2008)"),
+    ParamValue("closeout.cyclical_fail_days", RULE_204T, 5, "regsho convention (SCENARIOS.md 12)",
+               "a new fail within 5 settlement days of a close-out, with short sales between"),
+    # Regular trading hours, Reg NMS Rule 600(b)
+    ParamValue("rth.open", REG_SHO_COMPLIANCE, dt.time(9, 30), "17 CFR 242.600(b)",
+               "beginning of regular trading hours, 09:30 ET"),
+    ParamValue("rth.close", REG_SHO_COMPLIANCE, dt.time(16, 0), "17 CFR 242.600(b)",
+               "end of regular trading hours, 16:00 ET"),
+    # Locates
+    ParamValue("locate.etb_max_age", REG_SHO_COMPLIANCE, dt.timedelta(hours=24), c.ETB_24H,
+               "an easy-to-borrow list supports a locate while less than 24 hours old"),
+    # Rule 201
+    ParamValue("rule201.trigger_decline", RULE_201, 0.10, c.R201_B1_I,
+               "a decline of 10% or more from the prior day's close"),
+    ParamValue("rule201.duration_next_trading_days", RULE_201, 1, c.R201_B1_II,
+               "the rest of the trigger day and the following day"),
+)
+
+
+@cache
+def _history(name: str) -> tuple[ParamValue, ...]:
+    rows = tuple(sorted((p for p in TABLE if p.name == name), key=lambda p: p.effective))
+    if not rows:
+        raise KeyError(f"unknown regulatory parameter {name!r}")
+    return rows
+
+
+def lookup(name: str, on: dt.date) -> ParamValue:
+    """The value of parameter ``name`` in force on ``on``, with its citation."""
+    rows = _history(name)
+    found: ParamValue | None = None
+    for row in rows:
+        if row.effective <= on:
+            found = row
+        else:
+            break
+    if found is None:
+        raise RegimeError(
+            f"{name} has no value before {rows[0].effective.isoformat()} ({on.isoformat()} requested); "
+            "dates before the earliest implemented regime are not supported"
+        )
+    return found
+
+
+def value(name: str, on: dt.date) -> object:
+    return lookup(name, on).value
+
+
+def int_value(name: str, on: dt.date) -> int:
+    v = lookup(name, on).value
+    if not isinstance(v, int):
+        raise TypeError(f"{name} is not an integer parameter")
+    return v
+
+
+def names() -> tuple[str, ...]:
+    return tuple(sorted({p.name for p in TABLE}))
+
+
+def check_regime(on: dt.date) -> None:
+    """Raise RegimeError for dates before Regulation SHO's compliance date (the earliest implemented regime)."""
+    if on < REG_SHO_COMPLIANCE:
+        raise RegimeError(
+            f"{on.isoformat()} is before {REG_SHO_COMPLIANCE.isoformat()}, the compliance date of "
+            "Regulation SHO; no earlier regime is implemented"
+        )
