@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Set up and run regsho on a fresh machine with only Python (>= 3.11) and access to PyPI.
+
+    python3 dev.py demo     # create .venv, install, replay the bundled examples and explain the decisions
+    python3 dev.py test     # create .venv, install, run ruff, mypy, pytest and the acceptance scenarios
+
+Anything after the command is passed on (to ``regsho demo`` or to pytest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".regsho-install"
+SHARED = ROOT.parent / "shared"
+
+
+def run(*cmd: str | Path, check: bool = True) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    rc = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    if check and rc != 0:
+        sys.exit(rc)
+    return rc
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"regsho needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == want:
+        return
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]")
+    STAMP.write_text(want)
+
+
+def demo(args: list[str]) -> None:
+    run(BIN / "regsho", "demo", *args)
+
+
+def test(args: list[str]) -> None:
+    run(BIN / "ruff", "check", "src", "tests")
+    run(BIN / "mypy")
+    workers = [] if any(a.startswith("-n") for a in args) else ["-n", "2"]
+    run(PY, "-m", "pytest", *workers, *args)
+    scenarios = sorted((SHARED / "scenarios").glob("*.yaml"))
+    if scenarios:
+        run(BIN / "regsho", "replay", "--check", *scenarios)
+    else:
+        print(f"acceptance scenarios: {SHARED / 'scenarios'} not present, skipped")
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):
+        sys.exit(__doc__)
+    ensure_env()
+    {"demo": demo, "test": test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
