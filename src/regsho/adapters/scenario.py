@@ -480,3 +480,25 @@ def _parse(doc: object, name: str) -> Scenario:
         out.append(ScenarioEvent(i, etype, event))
 
     return Scenario(name, title, tuple(cite_raw), firm, securities, accounts, tuple(out), expect, bds)
+
+
+#: Public name for building a scenario from an already-loaded document (used by the store).
+parse_document = _parse
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Read a scenario file's YAML/JSON document without validating its events (the store validates a file
+    together with the book it is appended to)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(name, "", None, f"cannot read the file: {e.strerror or e}") from None
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise ScenarioError(name, "", None, f"not valid YAML or JSON: {getattr(e, 'problem', e)}") from None
+    if not isinstance(doc, dict):
+        raise ScenarioError(name, "", None, "a scenario is a mapping with version, firm, securities, accounts, "
+                                            "events")
+    return doc

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from regsho.engine.replay import ReplayResult, replay
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
 
+if TYPE_CHECKING:
+    from regsho.store import Store as StoreT
+
 app = typer.Typer(
     name="regsho",
     help="An engine for SEC Regulation SHO (17 CFR 242.200-204).",
@@ -29,6 +32,12 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (not tests): figures next to a baseline measured in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+store_app = typer.Typer(help="The append-only, hash-chained book of records (SQLite file or PostgreSQL URL).",
+                        no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
+                                       help="SQLite file path or SQLAlchemy URL (postgresql://...).")]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -191,6 +200,109 @@ def bench_gate_cmd(
     from regsho.bench.gate import run
 
     run(orders=orders, symbols=symbols, locates=locates, seed=seed, console=out)
+
+
+def _store(db: str) -> StoreT:
+    from regsho.store import Store
+
+    return Store(db)
+
+
+@store_app.command("init")
+def store_init_cmd(db: DbOption = "regsho.db") -> None:
+    """Create or upgrade the store's schema."""
+    st = _store(db)
+    st.migrate()
+    out.print(f"store ready: {st.url}", highlight=False)
+
+
+@store_app.command("import")
+def store_import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to append, in order.")],
+    db: DbOption = "regsho.db",
+    book: Annotated[str | None, typer.Option(help="Book name (default: the firm id).")] = None,
+) -> None:
+    """Append scenario files to a book: validated and replayed first, then written in one transaction each."""
+    from regsho.store import StoreError
+
+    _engine()
+    st = _store(db)
+    try:
+        for f in files:
+            s = st.import_file(f, book)
+            out.print(f"{f}: {s.events} events and {s.decisions} decisions appended to book {s.book}",
+                      highlight=False)
+    except ScenarioError as e:
+        raise _bad_input(e) from None
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@store_app.command("verify")
+def store_verify_cmd(db: DbOption = "regsho.db") -> None:
+    """Check the hash chain of every record; exit 1 if any record was altered."""
+    from regsho.store import StoreError
+
+    try:
+        res = _store(db).verify()
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    (out if res.ok else err).print(res.message, highlight=False)
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@store_app.command("books")
+def store_books_cmd(db: DbOption = "regsho.db") -> None:
+    """List the books in the store."""
+    from regsho.store import StoreError
+
+    try:
+        for b in _store(db).books():
+            print(b)
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@store_app.command("replay")
+def store_replay_cmd(
+    book: Annotated[str, typer.Argument(help="Book name.")],
+    db: DbOption = "regsho.db",
+) -> None:
+    """Replay a stored book from its first event and print the result as JSON."""
+    from regsho.store import StoreError
+
+    _engine()
+    try:
+        r = _store(db).replay_book(book)
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    except ScenarioError as e:
+        raise _bad_input(e) from None
+    json.dump(r.to_json(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+@store_app.command("export")
+def store_export_cmd(
+    book: Annotated[str, typer.Argument(help="Book name.")],
+    db: DbOption = "regsho.db",
+) -> None:
+    """Print a stored book as a scenario file (JSON), to hand to an auditor or replay elsewhere."""
+    from regsho.adapters.scenario_dump import dump_scenario
+    from regsho.store import StoreError
+
+    try:
+        sc = _store(db).load_book(book)
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    json.dump(dump_scenario(sc), sys.stdout, indent=2)
+    sys.stdout.write("\n")
 
 
 def main() -> None:
