@@ -77,6 +77,10 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "thirteen consecutive settlement days"),
     ParamValue("closeout.phase_out_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(i)",
                "35 consecutive settlement days for grandfathered fails (and Rule 144, options MM phase-out)"),
+    ParamValue("closeout.rule144_extended", REG_SHO_COMPLIANCE, False, c.R203_B3,
+               "before 2007-10-15 a Rule 144 fail in a threshold security had the 13-day period"),
+    ParamValue("closeout.rule144_extended", GRANDFATHER_REMOVED, True, c.R203_B3_II,
+               "from 2007-10-15 a Rule 144 fail in a threshold security has 35 consecutive settlement days"),
     ParamValue("closeout.rule144_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(ii)",
                "35 consecutive settlement days for Rule 144 sales in threshold securities"),
     # Rule 204 / 204T close-out, counted in settlement days after the settlement date
@@ -86,8 +90,31 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "S+3 for bona fide market making"),
     ParamValue("closeout.deemed_to_own_calendar_days", REG_SHO_COMPLIANCE, 35, c.R203_B2_II,
                "35 calendar days after trade date (203(b)(2)(ii); 204(a)(2) from 2008)"),
-    ParamValue("closeout.cyclical_fail_days", RULE_204T, 5, "regsho convention (SCENARIOS.md 12)",
+    ParamValue("closeout.cyclical_fail_days", REG_SHO_COMPLIANCE, 5, "regsho convention (SCENARIOS.md 12)",
                "a new fail within 5 settlement days of a close-out, with short sales between"),
+    # Which close-out regime a fail is under, by its settlement date (SCENARIOS.md convention 14)
+    ParamValue("closeout.rule204_regime", REG_SHO_COMPLIANCE, "none", c.REG_SHO_ADOPTING,
+               "before Rule 204T only 203(b)(3) (threshold securities) and 203(b)(2)(ii) applied"),
+    ParamValue("closeout.rule204_regime", RULE_204T, "204T", c.REL_204T_EMERGENCY,
+               "temporary Rule 204T for fails settling from 2008-09-18"),
+    ParamValue("closeout.rule204_regime", RULE_204, "204", c.REL_204_FINAL,
+               "Rule 204 for fails settling from 2009-07-31"),
+    # Rule 204T market-maker attestation (FINRA Regulatory Notice 08-50)
+    ParamValue("closeout.mm_attestation_required", RULE_204T, True, c.FINRA_08_50,
+               "a market maker's fail gets S+3 only with a written attestation"),
+    ParamValue("closeout.mm_attestation_required", OPTIONS_MM_EXCEPTION_REMOVED, False, c.REL_204T_INTERIM,
+               "interim final Rule 204T no longer requires the written attestation (fn. 84)"),
+    ParamValue("closeout.mm_attestation_days", RULE_204T, 1, c.FINRA_08_50,
+               "the attestation is due by the close of business on S+1"),
+    # 203(b)(3) exceptions to the 13-day count (SCENARIOS.md conventions 6 and 21)
+    ParamValue("closeout.grandfather_exception", REG_SHO_COMPLIANCE, True, c.R203_B3,
+               "fails existing before the security became a threshold security are grandfathered"),
+    ParamValue("closeout.grandfather_exception", GRANDFATHER_REMOVED, False, c.REL_GRANDFATHER,
+               "grandfather provision eliminated; 35-settlement-day phase-out, 203(b)(3)(i)"),
+    ParamValue("closeout.options_mm_exception", REG_SHO_COMPLIANCE, True, c.R203_B3,
+               "hedges of options created before the security became a threshold security are excepted"),
+    ParamValue("closeout.options_mm_exception", OPTIONS_MM_EXCEPTION_REMOVED, False, c.REL_OPTIONS_MM,
+               "options market-maker exception eliminated; 35-settlement-day phase-out, 203(b)(3)(iii)"),
     # Regular trading hours, Reg NMS Rule 600(b)
     ParamValue("rth.open", REG_SHO_COMPLIANCE, dt.time(9, 30), "17 CFR 242.600(b)",
                "beginning of regular trading hours, 09:30 ET"),
@@ -137,6 +164,13 @@ def int_value(name: str, on: dt.date) -> int:
     v = lookup(name, on).value
     if not isinstance(v, int):
         raise TypeError(f"{name} is not an integer parameter")
+    return v
+
+
+def bool_value(name: str, on: dt.date) -> bool:
+    v = lookup(name, on).value
+    if not isinstance(v, bool):
+        raise TypeError(f"{name} is not a yes/no parameter")
     return v
 
 

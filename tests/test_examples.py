@@ -1,0 +1,28 @@
+"""The bundled example scenarios (used by `regsho demo`) replay and meet their own expectations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regsho.adapters.scenario import load
+from regsho.engine.check import check
+from regsho.engine.replay import replay
+from tests.conftest import EXAMPLES
+
+FILES = sorted(EXAMPLES.glob("*.yaml"))
+
+
+def test_there_are_examples() -> None:
+    assert len(FILES) >= 3
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_example_meets_its_expectations(path: Path) -> None:
+    import regsho.engine.closeout  # noqa: F401 - registers the close-out engine with the replay
+
+    sc = load(path)
+    assert sc.expect, f"{path.name} has no expect block"
+    result = replay(sc)
+    assert check(result) == []

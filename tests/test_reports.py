@@ -1,0 +1,86 @@
+"""Documents produced from the books: 204(c) notices, Rule 204T attestations, options market-maker records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regsho.adapters.scenario import loads
+from regsho.engine.replay import replay
+from regsho.reports import build_documents, write_documents
+
+OMM = """
+version: 1
+name: options market maker hedges
+firm: {id: FIRM}
+securities: {THR: {shares_outstanding: 2000000}}
+accounts: {OMM: {bd: FIRM, type: market_maker}}
+events:
+  - {at: "2006-03-03T20:00", type: threshold_list, symbols: [THR]}
+  - {at: "2006-03-06T18:00", type: fail, symbol: THR, qty: 20000, settlement_date: "2006-03-06",
+     origin: options_mm_hedge, trade_date: "2006-03-01", options_created: "2006-02-15"}
+  - {at: "2006-03-07T18:00", type: fail, symbol: THR, qty: 5000, settlement_date: "2006-03-07",
+     origin: options_mm_hedge, trade_date: "2006-03-02", options_created: "2006-03-03"}
+  - {at: "2006-03-08T18:00", type: fail, symbol: THR, qty: 3000, settlement_date: "2006-03-08",
+     origin: option_exercise, trade_date: "2006-03-03"}
+"""
+
+ATTEST = """
+version: 1
+name: a market maker's attestation under Rule 204T
+firm: {id: FIRM}
+securities: {ABC: {}}
+accounts: {MM: {bd: FIRM, type: market_maker}}
+events:
+  - {at: "2008-09-22T18:00", type: fail, symbol: ABC, qty: 700, settlement_date: "2008-09-22", origin: bona_fide_mm,
+     trade_date: "2008-09-17"}
+  - {at: "2008-09-23T15:00", type: attestation, symbol: ABC, qty: 700, settlement_date: "2008-09-22"}
+  - {at: "2008-09-25T09:00", type: close_out, id: C1, symbol: ABC, qty: 700, method: purchase}
+"""
+
+
+def _docs(text: str) -> dict[str, str]:
+    import regsho.engine.closeout  # noqa: F401
+
+    sc = loads(text, "books.yaml")
+    return {d.name: d.markdown for d in build_documents(sc, replay(sc))}
+
+
+def test_options_market_maker_records_decide_each_fail() -> None:
+    docs = _docs(OMM)
+    recs = {k: v for k, v in docs.items() if k.startswith("omm_record_")}
+    assert len(recs) == 3
+    first, second, third = (recs[k] for k in sorted(recs, key=lambda k: int(k.rsplit("_", 1)[1])))
+    assert "**excepted**" in first and "Question 1" in first and "2006-03-03" in first
+    # options created the day the security became a threshold security: not excepted (Question 9)
+    assert "**not excepted**" in second and "Question 9" in second
+    # exercises and assignments are never excepted (Question 5)
+    assert "**not excepted**" in third and "Question 5" in third
+
+
+def test_rule_204t_attestation_in_the_notice_08_50_form() -> None:
+    docs = _docs(ATTEST)
+    (name,) = [k for k in docs if k.startswith("204T_attestation_")]
+    md = docs[name]
+    assert "Attachment A" in md
+    assert "Member Name | FIRM" in md
+    assert "Trade Date of Relevant Activity | 2008-09-17" in md
+    assert "Settlement Date of Relevant Activity | 2008-09-22" in md
+    assert "(2008-09-25) | 700" in md  # S+3, the amount to close out by its morning
+    assert "purchase of 700 shares of ABC (record C1)" in md
+    assert "was on time" in md
+
+
+def test_a_late_attestation_is_marked_late() -> None:
+    late = ATTEST.replace('at: "2008-09-23T15:00", type: attestation', 'at: "2008-09-24T00:00", type: attestation')
+    (md,) = [v for k, v in _docs(late).items() if k.startswith("204T_attestation_")]
+    assert "was late" in md
+
+
+def test_documents_are_written_as_markdown_and_html(tmp_path: Path) -> None:
+    import regsho.engine.closeout  # noqa: F401
+
+    sc = loads(OMM, "books.yaml")
+    files = write_documents(build_documents(sc, replay(sc)), tmp_path / "docs")
+    assert len(files) == 6
+    html = next(p for p in files if p.suffix == ".html").read_text()
+    assert html.startswith("<!doctype html>") and "<table>" in html
