@@ -150,11 +150,8 @@ def explain_cmd(
 
 def summary_table(sc: Scenario, r: ReplayResult) -> Table:
     t = Table(title=f"{sc.name}  ({Path(sc.path).name})", title_justify="left", show_lines=False)
-    t.add_column("order")
-    t.add_column("time")
-    t.add_column("action")
-    t.add_column("reasons")
-    t.add_column("cites")
+    for col in ("order", "time", "action", "reasons", "cites"):
+        t.add_column(col, overflow="fold")
     for d in r.decisions:
         colour = "green" if d.accepted else "red"
         t.add_row(d.order, d.at.strftime("%Y-%m-%d %H:%M:%S"), f"[{colour}]{d.action}[/]", ", ".join(d.reasons),
@@ -189,6 +186,65 @@ def demo_cmd(
         out.print()
 
 
+@app.command("closeouts")
+def closeouts_cmd(
+    files: Annotated[list[Path] | None, typer.Argument(help="Scenario files (or use --book with --db).")] = None,
+    book: Annotated[str | None, typer.Option(help="A stored book to run over instead of files.")] = None,
+    db: DbOption = "regsho.db",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Run as of this time (default: the last event).")]
+    = None,
+    documents: Annotated[Path | None, typer.Option(help="Also write the 204(c) notices, 204T attestations and "
+                                                        "options market-maker records to this folder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """The daily close-out run: what is due, what was missed, who is in the penalty box and since when."""
+    from regsho.adapters.scenario import _Bad, parse_datetime
+    from regsho.cli.closeouts import cut, render, run_with_progress, status
+    from regsho.reports import build_documents, write_documents
+    from regsho.store import StoreError
+
+    _engine()
+    try:
+        moment = parse_datetime(as_of) if as_of else None
+    except _Bad as e:
+        err.print(f"--as-of: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        if book is not None:
+            scenarios = [_store(db).load_book(book)]
+        elif files:
+            scenarios = [load(f) for f in files]
+        else:
+            err.print("give scenario files, or --book NAME with --db")
+            raise typer.Exit(2)
+        docs_out: list[dict[str, object]] = []
+        for sc in scenarios:
+            sc = cut(sc, moment)
+            result = run_with_progress(sc, out)
+            when = moment or (sc.events[-1].event.at if sc.events else None)
+            if when is None:
+                err.print(f"{sc.path}: no events", highlight=False)
+                raise typer.Exit(2)
+            st = status(result, when)
+            if documents is not None:
+                written = write_documents(build_documents(sc, result), documents)
+                st["documents"] = [str(p) for p in written]
+            if as_json:
+                docs_out.append({"scenario": sc.name, "file": sc.path, **st})
+            else:
+                render(sc, st, out)
+                if documents is not None:
+                    out.print(f"{len(st['documents'])} document files written to {documents}", highlight=False)
+    except ScenarioError as e:
+        raise _bad_input(e) from None
+    except StoreError as e:
+        err.print(f"store: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        json.dump(docs_out[0] if len(docs_out) == 1 else docs_out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+
+
 @bench_app.command("gate")
 def bench_gate_cmd(
     orders: Annotated[int, typer.Option(help="Orders in the synthetic day.")] = 1_000_000,
@@ -200,6 +256,18 @@ def bench_gate_cmd(
     from regsho.bench.gate import run
 
     run(orders=orders, symbols=symbols, locates=locates, seed=seed, console=out)
+
+
+@bench_app.command("closeouts")
+def bench_closeouts_cmd(
+    year: Annotated[int, typer.Option(help="Calendar year to simulate.")] = 2025,
+    fails_per_day: Annotated[int, typer.Option(help="Fails per settlement day.")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 11,
+) -> None:
+    """Replay a synthetic year of a clearing firm's fails (3,000 securities, 20 correspondents): events/s."""
+    from regsho.bench.closeouts import run
+
+    run(year=year, fails_per_day=fails_per_day, seed=seed, console=out)
 
 
 def _store(db: str) -> StoreT:

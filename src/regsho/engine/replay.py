@@ -105,17 +105,24 @@ def set_post_trade(factory: PostTradeFactory | None) -> None:
     _post_trade_factory = factory
 
 
-def replay(scenario: Scenario, calendars: Calendars | None = None) -> ReplayResult:
-    """Run every event of ``scenario``; raise ``ScenarioError`` (naming the event and field) on bad input."""
+def replay(
+    scenario: Scenario, calendars: Calendars | None = None, progress: Callable[[int], None] | None = None
+) -> ReplayResult:
+    """Run every event of ``scenario``; raise ``ScenarioError`` (naming the event and field) on bad input.
+
+    ``progress``, if given, is called with the number of events replayed so far every 10,000 events and at the end.
+    """
     cal = calendars or default_calendars()
     gate = GateShell(cal, scenario.securities.values(), scenario.accounts.values())
     factory = _post_trade_factory
     post = factory(scenario, cal, gate) if factory is not None else None
     result = ReplayResult(scenario)
     last: dt.datetime | None = None
-    for se in scenario.events:
+    for n, se in enumerate(scenario.events):
         e = se.event
         last = e.at
+        if progress is not None and n % 10_000 == 0:
+            progress(n)
         try:
             if post is not None:
                 post.before(se)
@@ -156,6 +163,8 @@ def replay(scenario: Scenario, calendars: Calendars | None = None) -> ReplayResu
             raise scenario.error(se.index, err.field, str(err)) from None
         except (GateError, RegimeError, CalendarRangeError) as err:
             raise scenario.error(se.index, "at", str(err)) from None
+    if progress is not None:
+        progress(len(scenario.events))
     if post is not None and last is not None:
         try:
             post.finish(last)

@@ -82,14 +82,14 @@ def _notice_docs(sc: Scenario, result: ReplayResult) -> list[Document]:
         kind = str(n.get("kind", ""))
         to = str(n.get("to", ""))
         at = _at(n.get("at"))
-        if to == firm:
-            sender = str(n.get("from") or n.get("bd") or "")
-            if not sender:
+        sender = str(n.get("sender") or "")
+        if not sender:
+            if to == firm:
                 cands = [p["bd"] for p in result.pre_borrow if p.get("symbol") == symbol and p.get("bd") != firm]
                 sender = cands[0] if cands else "a correspondent"
-            bound = sender
-        else:
-            sender, bound = firm, to
+            else:
+                sender = firm
+        bound = to if sender == firm else sender
         periods = [p for p in result.pre_borrow if p.get("symbol") == symbol and p.get("bd") == bound]
         period: dict[str, Any] | None = None
         if periods and at is not None:
@@ -102,7 +102,7 @@ def _notice_docs(sc: Scenario, result: ReplayResult) -> list[Document]:
         rule = str((period or {}).get("rule") or n.get("rule") or "204(b)")
         obligations = [o for o in result.obligations if o.get("symbol") == symbol and o.get("bd") in (firm, bound)]
         md = _env.get_template("notice_204c.md.j2").render(
-            sender=sender, participant=firm, to=to, symbol=symbol, kind=kind, at=_iso(at),
+            **_notice_wording(rule), sender=sender, participant=firm, to=to, symbol=symbol, kind=kind, at=_iso(at),
             rule_cite="17 CFR 242." + rule, bound=bound,
             period_from=_iso((period or {}).get("from")) or "the missed deadline",
             period_until=_iso((period or {}).get("until")) or "(not yet ended)",
@@ -111,6 +111,23 @@ def _notice_docs(sc: Scenario, result: ReplayResult) -> list[Document]:
         docs.append(Document(f"204c_{symbol}_{sender}_to_{to}_{kind}_{day}_{i}",
                              f"204(c) notice {kind} {symbol} to {to}", md))
     return docs
+
+
+def _notice_wording(rule: str) -> dict[str, str]:
+    """What the notice says the participant failed to do, by the provision that imposed the pre-borrow period."""
+    if rule.startswith("203(b)(3)(v)"):
+        return {"failure": "has persisted for 35 consecutive settlement days in a threshold security without being "
+                           "closed out by purchase (17 CFR 242.203(b)(3)(i)-(iii), (v))",
+                "allocation_cite": "17 CFR 242.203(b)(3)(vi)", "notice_cite": "17 CFR 242.203(b)(3)(v)"}
+    if rule.startswith("203"):
+        return {"failure": "has persisted for 13 consecutive settlement days in a threshold security without being "
+                           "closed out by purchase (17 CFR 242.203(b)(3))",
+                "allocation_cite": "17 CFR 242.203(b)(3)(vi)", "notice_cite": "17 CFR 242.203(b)(3)(iv)"}
+    if rule.startswith("204T"):
+        return {"failure": "was not closed out as Rule 204T(a) requires (Release 34-58572)",
+                "allocation_cite": "Rule 204T(d)", "notice_cite": "Rule 204T(c)"}
+    return {"failure": "was not closed out as 17 CFR 242.204(a) requires",
+            "allocation_cite": "17 CFR 242.204(d)", "notice_cite": "17 CFR 242.204(c)"}
 
 
 class _Row:

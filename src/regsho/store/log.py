@@ -95,7 +95,11 @@ class Store:
             command.upgrade(cfg, "head")
 
     def _require_schema(self) -> None:
-        if not sa.inspect(self.engine).has_table("regsho_log"):
+        try:
+            present = sa.inspect(self.engine).has_table("regsho_log")
+        except sa.exc.OperationalError as e:
+            raise StoreError(f"cannot open {self.url}: {e.orig}") from None
+        if not present:
             raise StoreError(f"{self.url} has no regsho log: run `regsho store init --db ...` first")
 
     # -- reading --------------------------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""Benchmark: a year of a clearing firm's settlement fails through the close-out engine (``regsho bench closeouts``).
+
+The synthetic book: one participant clearing for 20 correspondents, 3,000 securities (some threshold
+securities with daily CNS positions), about 5,000 fails a settlement day with a realistic mix of origins, most
+closed out on time by purchase or borrow, some late, some allocated to correspondents, some certified, and a few
+thousand short-sale orders a day through the gate. Events are generated before timing. The baseline, measured in
+the same run over the same events, is the replay loop dispatching every event with no engine behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import random
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from regsho.adapters.scenario import Scenario, ScenarioEvent
+from regsho.calendars import ET, default_calendars
+from regsho.core import events as ev
+
+ORIGINS: tuple[tuple[ev.FailOrigin, float], ...] = (
+    (ev.FailOrigin.SHORT_SALE, 0.60),
+    (ev.FailOrigin.LONG_SALE, 0.20),
+    (ev.FailOrigin.BONA_FIDE_MM, 0.12),
+    (ev.FailOrigin.DEEMED_TO_OWN, 0.04),
+    (ev.FailOrigin.OPTION_EXERCISE, 0.04),
+)
+
+
+def build(
+    year: int = 2025, fails_per_day: int = 5_000, securities: int = 3_000, correspondents: int = 20,
+    orders_per_day: int = 2_000, threshold_securities: int = 60, seed: int = 11,
+) -> Scenario:
+    """A year's events for one participant, in time order, as a scenario."""
+    rng = random.Random(seed)
+    cal = default_calendars()
+    days = cal.settlement_days(dt.date(year, 1, 2), dt.date(year, 12, 31))
+    firm = ev.Firm("CLEAR", tuple(f"C{i:02d}" for i in range(correspondents)))
+    bds = (firm.id, *firm.clears_for)
+    syms = [f"S{i:04d}" for i in range(securities)]
+    secs = {s: ev.Security(s, ev.SecurityKind.ETF if i % 50 == 0 else ev.SecurityKind.STOCK,
+                           i % 40 == 0, 10_000_000 + i * 1_000) for i, s in enumerate(syms)}
+    accounts = {f"A{i:03d}": ev.Account(f"A{i:03d}", bds[i % len(bds)],
+                                        ev.AccountType.MARKET_MAKER if i % 10 == 0 else ev.AccountType.CUSTOMER)
+                for i in range(len(bds) * 5)}
+    acct_ids = list(accounts)
+    thr = syms[-threshold_securities:]
+    origins = [o for o, _ in ORIGINS]
+    weights = [w for _, w in ORIGINS]
+    out: list[ScenarioEvent] = []
+    n = 0
+
+    def add(e: ev.Event, t: str) -> None:
+        nonlocal n
+        out.append(ScenarioEvent(n, t, e))
+        n += 1
+
+    def at(d: dt.date, h: int, m: int = 0, s: int = 0) -> dt.datetime:
+        return dt.datetime(d.year, d.month, d.day, h, m, s, tzinfo=ET)
+
+    pending: dict[dt.date, list[tuple[str, str, int, str]]] = {}  # close-outs due: day -> (sym, bd, qty, method)
+    oid = lid = cid = 0
+    cns_qty = {s: 0 for s in thr}
+    add(ev.ThresholdList(at(days[0], 6), frozenset(thr)), "threshold_list")
+    for d in days:
+        # 08:00-09:29: close-outs due today, mostly on time
+        todays = pending.pop(d, [])
+        for i, (sym, bd, qty, method) in enumerate(todays):
+            late = rng.random() < 0.02
+            t = at(d, 10, 30) if late else at(d, 8, 0) + dt.timedelta(seconds=i % 5000)
+            if late:
+                pending.setdefault(d, []).append((sym, bd, qty, "purchase"))
+                continue
+            cid += 1
+            add(ev.CloseOut(t, f"X{cid}", sym, qty, ev.CloseOutMethod(method), bd), "close_out")
+        # 09:30-16:00: locates and short sales through the gate
+        for i in range(orders_per_day):
+            a = acct_ids[rng.randrange(len(acct_ids))]
+            sym = syms[rng.randrange(securities)]
+            t = at(d, 9, 31) + dt.timedelta(seconds=i * 11)
+            lid += 1
+            add(ev.LocateGrant(t, f"L{lid}", a, sym, 1_000, at(d + dt.timedelta(days=1), 0), True, "desk"), "locate")
+            oid += 1
+            add(ev.Order(t, f"O{oid}", a, sym, ev.Side.SELL_SHORT, rng.choice((100, 200, 500)), locate=f"L{lid}"),
+                "order")
+        # late close-outs (after the open) for the 2% missed
+        for i, (sym, bd, qty, method) in enumerate(pending.pop(d, [])):
+            cid += 1
+            add(ev.CloseOut(at(d, 15, 0) + dt.timedelta(seconds=i), f"X{cid}", sym, qty,
+                            ev.CloseOutMethod(method), bd), "close_out")
+        # 18:00: the day's fails
+        allocs: list[tuple[str, int, str]] = []
+        for i in range(fails_per_day):
+            sym = syms[rng.randrange(securities)]
+            origin = rng.choices(origins, weights)[0]
+            qty = rng.choice((100, 200, 500, 1_000, 2_500))
+            t = at(d, 18) + dt.timedelta(milliseconds=i)
+            bd = firm.id if rng.random() < 0.6 else bds[1 + rng.randrange(correspondents)]
+            trade = cal.previous_settlement_day(d)
+            add(ev.Fail(t, sym, qty, d, origin, trade, bd), "fail")
+            if origin is ev.FailOrigin.DEEMED_TO_OWN:
+                due = cal.trading_day_on_or_before(trade + dt.timedelta(days=34))
+                method = "purchase"
+            else:
+                k = 3 if origin in (ev.FailOrigin.LONG_SALE, ev.FailOrigin.BONA_FIDE_MM) else 1
+                due = cal.add_settlement_days(d, k)
+                method = "purchase" if rng.random() < 0.5 else "borrow"
+            if bd == firm.id and rng.random() < 0.05:
+                allocs.append((sym, qty, bds[1 + rng.randrange(correspondents)]))
+                bd = allocs[-1][2]
+            pending.setdefault(due, []).append((sym, bd, qty, method))
+        for i, (sym, qty, to) in enumerate(allocs):
+            add(ev.Allocate(at(d, 19, 30) + dt.timedelta(milliseconds=i), sym, qty, to), "allocate")
+        # 19:00: CNS positions in the threshold securities
+        for i, sym in enumerate(thr):
+            cns_qty[sym] = max(0, cns_qty[sym] + rng.choice((-2_000, -500, 0, 500, 1_000)))
+            add(ev.Cns(at(d, 19) + dt.timedelta(milliseconds=i), sym, d, cns_qty[sym]), "cns")
+    out.sort(key=lambda se: se.event.at)
+    events = tuple(ScenarioEvent(i, se.type, se.event) for i, se in enumerate(out))
+    return Scenario("<bench closeouts>", f"synthetic year {year}", (), firm, secs, accounts, events, None,
+                    frozenset(bds))
+
+
+def run(year: int, fails_per_day: int, seed: int, console: Console) -> dict[str, Any]:
+    import importlib
+
+    from regsho.engine import replay as replay_mod
+
+    importlib.import_module("regsho.engine.closeout")
+    t0 = time.perf_counter()
+    sc = build(year=year, fails_per_day=fails_per_day, seed=seed)
+    t_build = time.perf_counter() - t0
+    n = len(sc.events)
+    counts: dict[str, int] = {}
+    for se in sc.events:
+        counts[se.type] = counts.get(se.type, 0) + 1
+
+    # Baseline: the same dispatch loop with no engine behind it.
+    gc.collect()
+    t0 = time.perf_counter()
+    sink = 0
+    for se in sc.events:
+        e = se.event
+        if isinstance(e, ev.Order | ev.Fill | ev.Cancel | ev.LocateGrant | ev.Fail | ev.Cns | ev.CloseOut
+                      | ev.Allocate | ev.ThresholdList):
+            sink += 1
+    t_base = time.perf_counter() - t0
+
+    gc.collect()
+    t0 = time.perf_counter()
+    result = replay_mod.replay(sc)
+    t_engine = time.perf_counter() - t0
+    figures = {
+        "events": n,
+        "engine_seconds": t_engine,
+        "engine_events_per_s": n / t_engine,
+        "baseline_events_per_s": n / t_base if t_base else float("inf"),
+        "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0,
+        "obligations": len(result.obligations),
+        "pre_borrow_periods": len(result.pre_borrow),
+        "notices": len(result.notices),
+        "findings": len(result.findings),
+        "decisions": len(result.decisions),
+        "build_seconds": t_build,
+    }
+    t = Table(title=f"close-out engine: a synthetic year ({year}), {fails_per_day:,} fails per settlement day",
+              title_justify="left")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("events replayed", f"{n:,}")
+    for k in sorted(counts):
+        t.add_row(f"  {k}", f"{counts[k]:,}")
+    t.add_row("engine events/s", f"{figures['engine_events_per_s']:,.0f}")
+    t.add_row("baseline (dispatch only) events/s", f"{figures['baseline_events_per_s']:,.0f}")
+    t.add_row("engine / baseline", f"{figures['ratio']:.4f}")
+    t.add_row("engine wall time", f"{t_engine:.1f} s")
+    t.add_row("obligations / pre-borrow periods / notices / findings",
+              f"{len(result.obligations):,} / {len(result.pre_borrow):,} / {len(result.notices):,} / "
+              f"{len(result.findings):,}")
+    console.print(t)
+    return figures
