@@ -74,7 +74,7 @@ def test_over_a_stored_book(tmp_path: Path) -> None:
 
 
 def test_human_readable_run() -> None:
-    res = runner.invoke(app, ["closeouts", str(LATE), "--as-of", "2024-06-06T15:00"], env={"COLUMNS": "200"})
+    res = runner.invoke(app, ["closeouts", str(LATE), "--as-of", "2024-06-06T15:00"])
     assert res.exit_code == 0, res.output
     assert "Pre-borrow requirement in force (penalty box)" in res.stdout
     assert "CLOSE_OUT_MISSED" in res.stdout

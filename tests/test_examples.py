@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import EXAMPLES
 
 from regsho.adapters.scenario import load
 from regsho.engine.check import check
 from regsho.engine.replay import replay
-from tests.conftest import EXAMPLES
 
 FILES = sorted(EXAMPLES.glob("*.yaml"))
 

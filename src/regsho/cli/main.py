@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
@@ -39,7 +40,8 @@ app.add_typer(store_app, name="store")
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]
 
-out = Console(soft_wrap=True)
+# Piped or redirected output (a report kept on file) gets a wide page instead of Rich's 80-column default.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -63,7 +65,7 @@ def _load_and_replay(files: list[Path]) -> list[tuple[Scenario, ReplayResult]]:
 
 
 def _bad_input(e: ScenarioError) -> typer.Exit:
-    err.print(f"[bold red]bad input[/]: {e}", markup=True, highlight=False)
+    err.print(f"[bold red]bad input[/]: {escape(str(e))}", markup=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -143,7 +145,7 @@ def explain_cmd(
     d = r.decision(order_id)
     if d is None:
         known = ", ".join(x.order for x in r.decisions) or "none"
-        err.print(f"{file}: no order {order_id!r} (orders: {known})", highlight=False)
+        err.print(f"{file}: no order {order_id!r} (orders: {known})", markup=False, highlight=False)
         raise typer.Exit(2)
     explain_decision(d, out)
 

@@ -258,14 +258,16 @@ def _locate_coverage(
     barred_reuse_possible = False
     candidates = snap.account_locates.get((order.account, order.symbol))
     if candidates:
-        # Valid locates with enough fresh quantity, oldest first.
+        # Valid locates with enough quantity left, oldest first (convention 8); freed quantity counts only where
+        # reuse is allowed.
         for loc in candidates:
-            if at < loc.good_until and loc.fresh >= qty:
+            if at >= loc.good_until:
+                continue
+            if loc.fresh >= qty:
                 facts.append(("locate", loc.id))
                 facts.append(("locate.fresh", loc.fresh))
                 return r.LOCATE, (Consumption("locate", loc.id, qty),), loc.id, None
-        for loc in candidates:
-            if at < loc.good_until and loc.fresh + loc.freed >= qty:
+            if loc.fresh + loc.freed >= qty:
                 if loc.day and not barred:
                     facts.append(("locate", loc.id))
                     facts.append(("locate.fresh", loc.fresh))
