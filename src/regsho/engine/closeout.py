@@ -12,7 +12,9 @@ SCENARIOS.md is silent are written down in ``docs/closeouts.md``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import heapq
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -207,6 +209,14 @@ class CloseOutEngine:
         self.clears_for = scenario.firm.clears_for
         self.obligations: list[Obligation] = []
         self.boxes: list[Box] = []
+        #: (bd, symbol) -> obligations that may still be owed (pruned as they close)
+        self._owed: dict[tuple[str, str], list[Obligation]] = {}
+        #: deadlines (and 204T attestation decisions) in time order: (due, seq, obligation); stale entries are
+        #: skipped when popped
+        self._due: list[tuple[dt.datetime, int, Obligation]] = []
+        #: (owner, symbol) -> boxes, and box id -> box
+        self._boxes_at: dict[tuple[str, str], list[Box]] = {}
+        self._box_by_id: dict[str, Box] = {}
         self.periods: list[Period] = []
         self.notices: list[dict[str, Any]] = []
         self.findings: list[dict[str, Any]] = []
@@ -284,22 +294,25 @@ class CloseOutEngine:
 
     # -- time --------------------------------------------------------------------------------------------------------
 
+    def _schedule(self, ob: Obligation) -> None:
+        """Queue the obligation's next decision point: its 204T attestation decision, else its deadline."""
+        due = ob.pending_until if ob.pending_until is not None else ob.deadline
+        heapq.heappush(self._due, (due, ob.seq, ob))
+
     def _advance(self, t: dt.datetime, inclusive: bool) -> None:
-        while True:
-            best: tuple[dt.datetime, int, Obligation] | None = None
-            for ob in self.obligations:
-                if ob.status is not Status.OPEN or ob.qty == 0:
-                    continue
-                due = ob.pending_until if ob.pending_until is not None else ob.deadline
-                if ob.pending_until is None and ob.remaining == 0:
-                    continue
-                if due < t or (inclusive and due == t):
-                    key = (due, ob.seq, ob)
-                    if best is None or key[:2] < best[:2]:
-                        best = key
-            if best is None:
+        """Resolve, earliest first (then in creation order), every open obligation whose decision point is before
+        ``t`` (or at ``t`` when ``inclusive``)."""
+        heap = self._due
+        while heap:
+            due, _, ob = heap[0]
+            if not (due < t or (inclusive and due == t)):
                 return
-            ob = best[2]
+            heapq.heappop(heap)
+            if ob.status is not Status.OPEN or ob.qty == 0:
+                continue
+            current = ob.pending_until if ob.pending_until is not None else ob.deadline
+            if current != due or (ob.pending_until is None and ob.remaining == 0):
+                continue
             if ob.pending_until is not None:
                 self._settle_attestation(ob)
             else:
@@ -326,6 +339,7 @@ class CloseOutEngine:
         ob.transition(ObEvent.DEADLINE_SET)
         if ob.status is not Status.OPEN:
             return
+        self._schedule(ob)
         if ob.remaining == 0 and ob.closed_at is not None and ob.closed_at <= ob.deadline:
             ob.transition(ObEvent.CURED_IN_TIME)
         elif ob.deadline < decided_at:
@@ -363,16 +377,21 @@ class CloseOutEngine:
         return out
 
     def _open_box(self, owner: str, symbol: str, rule: str) -> Box | None:
-        for box in self.boxes:
-            if box.owner == owner and box.symbol == symbol and box.rule == rule and box.until is None:
+        for box in self._boxes_at.get((owner, symbol), ()):
+            if box.rule == rule and box.until is None:
                 return box
         return None
+
+    def _add_box(self, box: Box) -> None:
+        self.boxes.append(box)
+        self._boxes_at.setdefault((box.owner, box.symbol), []).append(box)
+        self._box_by_id[box.id] = box
 
     def _impose(self, ob: Obligation, rule: str, start: dt.datetime) -> None:
         box = self._open_box(ob.bd, ob.symbol, rule)
         if box is None:
             box = Box(f"PB{len(self.boxes) + 1}", ob.bd, ob.symbol, rule, ob.threshold, ob.deadline, 0)
-            self.boxes.append(box)
+            self._add_box(box)
         box.need += ob.missed_qty
         box.obligations.append(ob)
         have = {p.bd for p in box.periods}
@@ -437,12 +456,12 @@ class CloseOutEngine:
         """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE circular Question 4: every 203(b)(3) close-out
         purchase imposes pre-borrow for the rest of its day (SCENARIOS.md convention 6)."""
         end = r203_b3.rest_of_day(at, self.cal)
-        for box in self.boxes:
-            if (box.owner == owner and box.symbol == symbol and box.rule == rule and box.periods
+        for box in self._boxes_at.get((owner, symbol), ()):
+            if (box.rule == rule and box.periods
                     and box.periods[0].start <= at and (box.until is None or box.until >= end)):
                 return
         box = Box(f"PB{len(self.boxes) + 1}", owner, symbol, rule, True, at, 0, [ob])
-        self.boxes.append(box)
+        self._add_box(box)
         box.until = end
         for bd in self._bound(ob):
             self._add_period(box, bd, at, end)
@@ -455,6 +474,8 @@ class CloseOutEngine:
         ob = Obligation(f"OB{self._seq}", self._seq, symbol, bd, qty, rule, deadline, r204.cure_for(rule),
                         settlement_date, at, origin, trade_date, remaining=qty)
         self.obligations.append(ob)
+        self._owed.setdefault((bd, symbol), []).append(ob)
+        self._schedule(ob)
         return ob
 
     def _settlement_day(self, d: dt.date, fld: str, what: str) -> None:
@@ -509,6 +530,7 @@ class CloseOutEngine:
         ob = self._new_ob(e.symbol, bd, e.qty, rule, s, e.at, e.origin.value, e.trade_date, dl)
         if pending:
             ob.pending_until = r204.attestation_due(s, self.cal)
+            self._schedule(ob)
         if r204.regime(s) is not r204.Regime.NONE:
             self._pre_fail_credit(ob, e)
 
@@ -525,14 +547,22 @@ class CloseOutEngine:
                 ob.closed_at = e.at
                 ob.credit = credit.id
                 ob.transition(ObEvent.CREDITED)
-                self._closeouts.setdefault((ob.bd, ob.symbol), []).append(credit.at)
+                bisect.insort(self._closeouts.setdefault((ob.bd, ob.symbol), []), credit.at)
                 return
 
     def _cyclical(self, e: ev.Fail, bd: str) -> None:
         key = (bd, e.symbol)
+        closeouts = self._closeouts.get(key)
+        if not closeouts:
+            return
         shorts = self._shorts.get(key, [])
-        for co in self._closeouts.get(key, []):
-            between = any(co < s_at < e.at for s_at in shorts)
+        n_days = params.int_value("closeout.cyclical_fail_days", e.settlement_date)
+        # Only close-outs dated within the window can make a cyclical fail (both lists are kept in time order).
+        earliest = self.cal.add_settlement_days(self.cal.settlement_day_on_or_before(e.settlement_date), -n_days)
+        lo = bisect.bisect_left(closeouts, dt.datetime.combine(earliest, dt.time(0), tzinfo=e.at.tzinfo))
+        for co in closeouts[lo:]:
+            i = bisect.bisect_right(shorts, co)
+            between = i < len(shorts) and shorts[i] < e.at
             if co < e.at and r204.cyclical(co, e.settlement_date, between, self.cal):
                 n = params.int_value("closeout.cyclical_fail_days", co.date())
                 self._finding(
@@ -555,8 +585,9 @@ class CloseOutEngine:
             return
         if counts_as == r204.PURCHASE:
             self._purchases.setdefault(key, []).append((e.at, e.qty, e.id))
-        owed = [o for o in self.obligations
-                if o.bd == bd and o.symbol == e.symbol and o.remaining > 0 and o.status is not Status.CLOSED]
+        active = [o for o in self._owed.get(key, ()) if o.remaining > 0 and o.status is not Status.CLOSED]
+        self._owed[key] = active
+        owed = list(active)
         owed.sort(key=lambda o: (o.deadline, o.seq))
         left = e.qty
         applied: list[Obligation] = []
@@ -577,7 +608,7 @@ class CloseOutEngine:
                 elif ob.pending_until is None:
                     ob.transition(ObEvent.CURED_IN_TIME)
         if applied:
-            self._closeouts.setdefault(key, []).append(e.at)
+            bisect.insort(self._closeouts.setdefault(key, []), e.at)
         elif counts_as == r204.BORROW and any(o.remaining > 0 and o.cure is r204.Cure.PURCHASE for o in owed):
             self._finding(NOT_A_CLOSE_OUT, e.at, e.symbol, bd,
                           f"close-out {e.id} is a borrow; {bd}'s open obligations in {e.symbol} can be closed out "
@@ -585,8 +616,8 @@ class CloseOutEngine:
         if left and e.net_flat_or_long:
             self._credits.setdefault(key, []).append([_Credit(e.id, e.at), left])
         if counts_as == r204.PURCHASE:
-            for box in self.boxes:
-                if box.owner == bd and box.symbol == e.symbol and box.until is None:
+            for box in self._boxes_at.get(key, ()):
+                if box.until is None:
                     self._check_box(box)
             for ob in applied:
                 if ob.threshold:
@@ -595,8 +626,8 @@ class CloseOutEngine:
     def _allocate(self, e: ev.Allocate) -> None:
         """17 CFR 242.204(d), 203(b)(3)(vi): the participant allocates part of its open obligations in the
         security to a broker-dealer it clears for, earliest deadline first (SCENARIOS.md conventions 3, 30)."""
-        own = [o for o in self.obligations
-               if o.bd == self.firm and o.symbol == e.symbol and o.status is Status.OPEN and o.remaining > 0]
+        own = [o for o in self._owed.get((self.firm, e.symbol), ())
+               if o.status is Status.OPEN and o.remaining > 0]
         own.sort(key=lambda o: (o.deadline, o.seq))
         if sum(o.remaining for o in own) < e.qty:
             raise GateInputError("qty", f"{self.firm} has {sum(o.remaining for o in own)} shares of open "
@@ -613,6 +644,8 @@ class CloseOutEngine:
             new = self._new_ob(ob.symbol, e.to, n, ob.rule, ob.settlement_date, e.at, ob.origin, ob.trade_date,
                                ob.deadline)
             new.pending_until = ob.pending_until
+            if new.pending_until is not None:
+                self._schedule(new)
             new.allocated_from = ob.id
             if ob.remaining == 0 and ob.qty > 0 and ob.pending_until is None:
                 ob.closed_at = max(t for t, _, _ in ob.cures)
@@ -740,7 +773,7 @@ class CloseOutEngine:
         }
 
     def _period_json(self, p: Period) -> dict[str, Any]:
-        box = next(b for b in self.boxes if b.id == p.box)
+        box = self._box_by_id[p.box]
         return {"symbol": p.symbol, "bd": p.bd, "rule": p.rule, "from": p.start.isoformat(),
                 "until": _iso(p.until), "owner": box.owner, "obligations": [o.id for o in box.obligations],
                 "cites": [r204.cite(p.rule)]}

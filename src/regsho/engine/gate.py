@@ -28,7 +28,15 @@ class GateError(ValueError):
     """An order the gate cannot judge at all (a date before the earliest implemented regime)."""
 
 
-def _cites(codes: list[str], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+_CITES_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _cites(codes: tuple[str, ...], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The citations of the reason codes (then the extra ones), in order, without repeats; cached per combination."""
+    key = (codes, extra)
+    hit = _CITES_CACHE.get(key)
+    if hit is not None:
+        return hit
     out: list[str] = []
     for code in codes:
         for cite in _CODES[code].cites:
@@ -37,7 +45,28 @@ def _cites(codes: list[str], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     for cite in extra:
         if cite not in out:
             out.append(cite)
-    return tuple(out)
+    result = tuple(out)
+    _CITES_CACHE[key] = result
+    return result
+
+
+_BUY_REASONS: tuple[str, ...] = (r.BUY,)
+_BUY_CITES = _CODES[r.BUY].cites
+_BUY_FACTS: tuple[tuple[str, object], ...] = (("side", Side.BUY),)
+_LONG_REASONS: tuple[str, ...] = (r.LONG_SALE,)
+_NOT_LONG_REASONS: tuple[str, ...] = (r.NOT_NET_LONG,)
+_LONG_CITES = _CODES[r.LONG_SALE].cites
+_ACCEPT_CODES = frozenset((r.LOCATE, r.LOCATE_REUSED, r.EASY_TO_BORROW, r.PRE_BORROW))
+_AGE_LABELS: dict[dt.timedelta, str] = {}
+
+
+def _age_label(age: dt.timedelta) -> str:
+    label = _AGE_LABELS.get(age)
+    if label is None:
+        secs = int(age.total_seconds())
+        label = f"{secs // 3600}h" if secs % 3600 == 0 else str(age)
+        _AGE_LABELS[age] = label
+    return label
 
 
 def decide(order: Order, snap: Snapshot) -> Decision:
@@ -58,15 +87,15 @@ def decide(order: Order, snap: Snapshot) -> Decision:
     side = order.side
     key = (order.account, symbol)
     if side is Side.BUY:
-        return Decision(order.id, at, ACCEPT, (r.BUY,), _CODES[r.BUY].cites, (("side", side.value),))
+        return Decision(order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS)
     position = snap.positions.get(key, 0)
     open_sells = snap.open_sells.get(key, 0)
     if side is Side.SELL:
-        facts = (("side", side.value), ("position", position), ("open_sells", open_sells), ("qty", order.qty))
+        facts = (("side", side), ("position", position), ("open_sells", open_sells), ("qty", order.qty))
         if r200.may_mark_long(position, open_sells, order.qty):
-            return Decision(order.id, at, ACCEPT, (r.LONG_SALE,), _CODES[r.LONG_SALE].cites, facts)
+            return Decision(order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts)
         avail = r200.net_long_available(position, open_sells)
-        return Decision(order.id, at, REJECT, (r.NOT_NET_LONG,), _CODES[r.NOT_NET_LONG].cites, facts,
+        return Decision(order.id, at, REJECT, _NOT_LONG_REASONS, _LONG_CITES, facts,
                         details=((r.NOT_NET_LONG,
                                   f"net long available {avail} (position {position} less open sells "
                                   f"{open_sells}) is less than the {order.qty} shares marked long"),))
@@ -89,11 +118,11 @@ def _decide_short(
     window = snap.ssr.get(symbol)
     restricted = r201.in_force(window, at)
     facts: list[tuple[str, object]] = [
-        ("side", order.side.value), ("qty", qty), ("position", position), ("open_sells", open_sells),
+        ("side", order.side), ("qty", qty), ("position", position), ("open_sells", open_sells),
         ("threshold", threshold), ("htb", htb), ("rule201.restricted", restricted),
     ]
     if window is not None:
-        facts.append(("rule201.window", (window[0].isoformat(), window[1].isoformat())))
+        facts.append(("rule201.window", window))
 
     # 1. Marking, 200(g)(2), and Rule 201
     if order.side is Side.SELL_SHORT_EXEMPT:
@@ -157,7 +186,7 @@ def _decide_short(
         # 3b. Locate coverage, 203(b)(1)
         code, consume, locate_used, detail = _locate_coverage(
             order, snap, bd, r203.reuse_barred(htb, threshold), threshold, facts, used_params)
-        if code in (r.LOCATE, r.LOCATE_REUSED, r.EASY_TO_BORROW, r.PRE_BORROW):
+        if code in _ACCEPT_CODES:
             passed.insert(0, code)
         else:
             failing.append(code)
@@ -173,12 +202,14 @@ def _decide_short(
         if stale:
             failing.append(r.REFERENCE_DATA_STALE)
             details.append((r.REFERENCE_DATA_STALE, ", ".join(stale) + f" missing or older than {max_age}"))
-            used_params.append(("reference_max_age", str(max_age)))
+            used_params.append(("reference_max_age", _age_label(max_age)))
 
     if failing:
-        return Decision(order.id, at, REJECT, tuple(failing), _cites(failing, tuple(extra_cites)),
+        codes = tuple(failing)
+        return Decision(order.id, at, REJECT, codes, _cites(codes, tuple(extra_cites)),
                         tuple(facts), tuple(used_params), tuple(details), None, _EMPTY)
-    return Decision(order.id, at, ACCEPT, tuple(passed), _cites(passed, tuple(extra_cites)), tuple(facts),
+    codes = tuple(passed)
+    return Decision(order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
                     tuple(used_params), tuple(details), locate_used, consume)
 
 
@@ -236,7 +267,7 @@ def _locate_coverage(
             facts.append(("locate", order.locate))
             return r.NO_LOCATE, _EMPTY, None, f"locate {order.locate} is unknown"
         facts.append(("locate", loc.id))
-        facts.append(("locate.good_until", loc.good_until.isoformat()))
+        facts.append(("locate.good_until", loc.good_until))
         facts.append(("locate.fresh", loc.fresh))
         facts.append(("locate.freed", loc.freed))
         facts.append(("locate.day", loc.day))
@@ -244,15 +275,16 @@ def _locate_coverage(
                                       loc.good_until, loc.fresh, loc.freed, loc.day, barred)
         if code in (r.LOCATE, r.LOCATE_REUSED):
             return code, _locate_take(loc, qty), loc.id, None
-        detail = {
-            r.NO_LOCATE: f"locate {loc.id} was granted to {loc.account} in {loc.symbol}",
-            r.LOCATE_EXPIRED: f"locate {loc.id} was good until {loc.good_until.isoformat()}",
-            r.LOCATE_EXHAUSTED: f"locate {loc.id} has {loc.fresh + loc.freed} of {loc.qty} shares left",
-            r.LOCATE_REUSE_NOT_ALLOWED: (
-                f"locate {loc.id} has {loc.fresh} unused shares; the {loc.freed} freed by a buy-to-cover may not "
-                "be reused " + ("in a hard-to-borrow or threshold security" if barred else
-                                "because the locate was not good for the day")),
-        }.get(code)
+        if code == r.NO_LOCATE:
+            detail = f"locate {loc.id} was granted to {loc.account} in {loc.symbol}"
+        elif code == r.LOCATE_EXPIRED:
+            detail = f"locate {loc.id} was good until {loc.good_until.isoformat()}"
+        elif code == r.LOCATE_EXHAUSTED:
+            detail = f"locate {loc.id} has {loc.fresh + loc.freed} of {loc.qty} shares left"
+        else:
+            detail = (f"locate {loc.id} has {loc.fresh} unused shares; the {loc.freed} freed by a buy-to-cover may "
+                      "not be reused " + ("in a hard-to-borrow or threshold security" if barred else
+                                          "because the locate was not good for the day"))
         return code, _EMPTY, None, detail
 
     barred_reuse_possible = False
@@ -278,8 +310,8 @@ def _locate_coverage(
     listed = order.symbol in snap.etb_symbols
     facts.append(("etb.listed", listed))
     if listed:
-        facts.append(("etb.as_of", snap.etb_as_of.isoformat() if snap.etb_as_of else None))
-        used_params.append(("locate.etb_max_age", str(etb_max_age)))
+        facts.append(("etb.as_of", snap.etb_as_of))
+        used_params.append(("locate.etb_max_age", _age_label(etb_max_age)))
     if r203.etb_covers(listed, snap.etb_as_of, at, etb_max_age, threshold):
         return r.EASY_TO_BORROW, _EMPTY, None, None
     avail, takes = _pre_borrow_take(snap, (bd, order.symbol), at, qty)

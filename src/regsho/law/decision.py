@@ -1,16 +1,20 @@
-"""What the gate returns: an immutable decision that explains itself (DESIGN principle 7)."""
+"""What the gate returns: an immutable decision that explains itself (DESIGN principle 7).
+
+Decisions and consumptions are ``NamedTuple`` records: immutable like frozen dataclasses, and about five times
+cheaper to build, which matters at a decision every few microseconds. Facts hold raw values (datetimes, numbers);
+they are formatted only when a decision is explained or written out.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ACCEPT = "accept"
 REJECT = "reject"
 
 
-@dataclass(frozen=True, slots=True)
-class Consumption:
+class Consumption(NamedTuple):
     """What accepting the order takes: ``kind`` is ``locate`` (fresh quantity), ``reuse`` (quantity freed by a
     buy-to-cover) or ``pre_borrow``."""
 
@@ -19,8 +23,7 @@ class Consumption:
     qty: int
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     order: str
     at: dt.datetime
     action: str
