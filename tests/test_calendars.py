@@ -1,4 +1,4 @@
-"""Settlement-day and trading-day calendars (RULEBOOK §5, SCENARIOS.md convention 1)."""
+"""Settlement-day and trading-day calendars (RULEBOOK §5, docs/scenarios.md, convention 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command line: ``regsho replay``, ``replay --check`` and ``explain`` (SCENARIOS.md "Command line")."""
+"""The command line: ``regsho replay``, ``replay --check`` and ``explain`` (docs/scenarios.md "Command line")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The scenario adapter (SCENARIOS.md "File", "Event types", "Command line"): bad input exits with status 2 and
+"""The scenario adapter (docs/scenarios.md "File", "Event types", "Command line"): bad input exits with status 2 and
 one message naming the file, the event's index and the field; YAML and JSON are both accepted."""
 
 from __future__ import annotations

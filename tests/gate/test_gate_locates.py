@@ -1,4 +1,4 @@
-"""Locate coverage (17 CFR 242.203(b)(1); SCENARIOS.md conventions 8, 11, 18, 31)."""
+"""Locate coverage (17 CFR 242.203(b)(1); docs/scenarios.md, conventions 8, 11, 18, 31)."""
 
 from __future__ import annotations
 

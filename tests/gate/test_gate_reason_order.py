@@ -1,4 +1,4 @@
-"""Reason order (SCENARIOS.md convention 25): marking, Rule 201, the pre-borrow requirement, then locate coverage
+"""Reason order (docs/scenarios.md, convention 25): marking, Rule 201, the pre-borrow requirement, then locate coverage
 or the market-making exception; an accepted order's first reason is what covered it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rule 201: the short sale price test circuit breaker (17 CFR 242.201(b); SCENARIOS.md conventions 7, 20, 29)."""
+"""Rule 201: the short sale price test circuit breaker (17 CFR 242.201(b); docs/scenarios.md, conventions 7, 20, 29)."""
 
 from __future__ import annotations
 

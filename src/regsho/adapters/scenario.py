@@ -1,4 +1,4 @@
-"""Scenario files (SCENARIOS.md, version 1): YAML or JSON, parsed and validated into domain records.
+"""Scenario files (docs/scenarios.md, version 1): YAML or JSON, parsed and validated into domain records.
 
 Bad input raises ``ScenarioError`` naming the file, the event's index and the field; nothing is returned for a
 file with any error.
@@ -200,7 +200,7 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Converter]]] = {
     "attestation": {"symbol": (True, _str), "qty": (True, _qty), "settlement_date": (True, parse_date)},
 }
 
-#: Event types of the close-out engine (SCENARIOS.md); the rest drive the pre-trade gate.
+#: Event types of the close-out engine (docs/scenarios.md); the rest drive the pre-trade gate.
 CLOSE_OUT_TYPES = frozenset({"fail", "cns", "close_out", "allocate", "certify", "attestation"})
 
 

@@ -178,7 +178,7 @@ class Calendars:
 
     @staticmethod
     def end_of_day(d: dt.date) -> dt.datetime:
-        """The end of a day: 00:00 ET of the next calendar day (SCENARIOS.md convention 16)."""
+        """The end of a day: 00:00 ET of the next calendar day (docs/scenarios.md, convention 16)."""
         return dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), tzinfo=ET)
 
     def open_of(self, d: dt.date) -> dt.datetime:

@@ -7,7 +7,7 @@ keeps state and applies them in time order. Lifecycles are literal transition ta
 ``OBLIGATION_TRANSITIONS`` and ``PERIOD_TRANSITIONS``.
 
 Importing this module registers the engine with the replay (``set_post_trade``). The choices made where
-SCENARIOS.md is silent are written down in ``docs/closeouts.md``.
+docs/scenarios.md is silent are written down in ``docs/closeouts.md``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class ObEvent(StrEnum):
     DEADLINE_SET = "deadline_set"  # the 204T attestation question is settled (a new deadline, still open)
 
 
-#: SCENARIOS.md "Output": open -> closed / missed; a missed obligation later cured stays missed.
+#: docs/scenarios.md "Output": open -> closed / missed; a missed obligation later cured stays missed.
 OBLIGATION_TRANSITIONS: Final[dict[tuple[Status, ObEvent], Status]] = {
     (Status.OPEN, ObEvent.CURED_IN_TIME): Status.CLOSED,
     (Status.OPEN, ObEvent.CREDITED): Status.CLOSED,
@@ -131,7 +131,7 @@ class Obligation:
 
 @dataclass(slots=True)
 class Period:
-    """A pre-borrow period of one broker-dealer in one security (SCENARIOS.md "Output": ``pre_borrow``)."""
+    """A pre-borrow period of one broker-dealer in one security (docs/scenarios.md "Output": ``pre_borrow``)."""
 
     bd: str
     symbol: str
@@ -241,7 +241,7 @@ class CloseOutEngine:
     # -- PostTrade protocol ----------------------------------------------------------------------------------------
 
     def before(self, se: ScenarioEvent) -> None:
-        """Resolve deadlines strictly before the event's time (SCENARIOS.md convention 2: a cure at the deadline
+        """Resolve deadlines strictly before the event's time (docs/scenarios.md, convention 2: a cure at the deadline
         is in time); before an order, also those at its time, so that the order is judged under the box."""
         self._advance(se.event.at, inclusive=se.type == "order")
 
@@ -266,7 +266,8 @@ class CloseOutEngine:
             raise GateInputError("type", f"the close-out engine does not handle {se.type} events")
 
     def after_order(self, order: ev.Order, decision: Decision) -> None:
-        """Accepted short sales are the "short sale in between" of a cyclical fail (SCENARIOS.md convention 23)."""
+        """Accepted short sales are the "short sale in between" of a cyclical fail (docs/scenarios.md,
+        convention 23)."""
         if decision.accepted and order.side in (Side.SELL_SHORT, Side.SELL_SHORT_EXEMPT):
             bd = self.gate.snap.accounts[order.account].bd
             self._shorts.setdefault((bd, order.symbol), []).append(order.at)
@@ -278,7 +279,7 @@ class CloseOutEngine:
 
     def finish(self, last: dt.datetime) -> None:
         """The replay ends after the last event. Deadlines after it stay open; a 204T market maker's fail whose
-        attestation question is still unsettled is settled now: no further attestation arrives (SCENARIOS.md
+        attestation question is still unsettled is settled now: no further attestation arrives (docs/scenarios.md
         convention 17)."""
         for ob in sorted(self.obligations, key=lambda o: o.seq):
             if ob.pending_until is not None:
@@ -321,7 +322,7 @@ class CloseOutEngine:
     def _settle_attestation(self, ob: Obligation) -> None:
         """17 CFR 242.204T(a)(3); FINRA Regulatory Notice 08-50: the market maker's fail keeps S+3 only with a
         timely attestation for at least its quantity; otherwise its deadline is S+1 and no pre-borrow is imposed
-        before the end of S+1 (SCENARIOS.md conventions 14 and 17)."""
+        before the end of S+1 (docs/scenarios.md, conventions 14 and 17)."""
         assert ob.pending_until is not None
         decided_at = ob.pending_until
         ob.pending_until = None
@@ -365,7 +366,7 @@ class CloseOutEngine:
         """17 CFR 242.204(b), 204(d), 204(f); 203(b)(3)(iv)-(vi): who may not short without a pre-borrow.
 
         The owing broker-dealer; for the participant's own unallocated fail also every broker-dealer it clears for,
-        except (for Rule 204) one that certified timely for the fail's settlement date (SCENARIOS.md 5, 22)."""
+        except (for Rule 204) one that certified timely for the fail's settlement date (docs/scenarios.md 5, 22)."""
         if ob.bd != self.firm:
             return [ob.bd]
         out = [self.firm]
@@ -417,7 +418,8 @@ class CloseOutEngine:
 
     def _notify(self, box: Box, bd: str, kind: str, at: dt.datetime) -> None:
         """17 CFR 242.204(c), 204(d): the participant notifies each broker-dealer it clears for that the period
-        binds; a correspondent bound by an allocated fail notifies the participant (SCENARIOS.md convention 24)."""
+        binds; a correspondent bound by an allocated fail notifies the participant (docs/scenarios.md,
+        convention 24)."""
         if box.owner == self.firm:
             if bd == self.firm:
                 return
@@ -454,7 +456,7 @@ class CloseOutEngine:
 
     def _rest_of_day(self, owner: str, symbol: str, rule: str, at: dt.datetime, ob: Obligation) -> None:
         """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE circular Question 4: every 203(b)(3) close-out
-        purchase imposes pre-borrow for the rest of its day (SCENARIOS.md convention 6)."""
+        purchase imposes pre-borrow for the rest of its day (docs/scenarios.md, convention 6)."""
         end = r203_b3.rest_of_day(at, self.cal)
         for box in self._boxes_at.get((owner, symbol), ()):
             if (box.rule == rule and box.periods
@@ -535,7 +537,7 @@ class CloseOutEngine:
             self._pre_fail_credit(ob, e)
 
     def _pre_fail_credit(self, ob: Obligation, e: ev.Fail) -> None:
-        """17 CFR 242.204(e): pre-fail credit; each share of credit is used once (RBC; SCENARIOS.md 15)."""
+        """17 CFR 242.204(e): pre-fail credit; each share of credit is used once (RBC; docs/scenarios.md 15)."""
         trade_date = e.trade_date or r204.implied_trade_date(e.settlement_date, self.cal)
         window = r204.pre_fail_credit_window(trade_date, e.settlement_date, self.cal)
         for lot in self._credits.get((ob.bd, ob.symbol), []):
@@ -625,7 +627,7 @@ class CloseOutEngine:
 
     def _allocate(self, e: ev.Allocate) -> None:
         """17 CFR 242.204(d), 203(b)(3)(vi): the participant allocates part of its open obligations in the
-        security to a broker-dealer it clears for, earliest deadline first (SCENARIOS.md conventions 3, 30)."""
+        security to a broker-dealer it clears for, earliest deadline first (docs/scenarios.md, conventions 3, 30)."""
         own = [o for o in self._owed.get((self.firm, e.symbol), ())
                if o.status is Status.OPEN and o.remaining > 0]
         own.sort(key=lambda o: (o.deadline, o.seq))
@@ -668,7 +670,7 @@ class CloseOutEngine:
     # -- 203(b)(3) ----------------------------------------------------------------------------------------------------
 
     def _cns(self, e: ev.Cns) -> None:
-        """17 CFR 242.203(b)(3): the 13-consecutive-settlement-day count (SCENARIOS.md conventions 6, 21, 28)."""
+        """17 CFR 242.203(b)(3): the 13-consecutive-settlement-day count (docs/scenarios.md, conventions 6, 21, 28)."""
         d = e.date
         self._settlement_day(d, "date", "the CNS date")
         if e.at.date() < d:
@@ -730,7 +732,7 @@ class CloseOutEngine:
 
     def _hedged(self, symbol: str, day: dt.date, since: dt.date | None) -> int:
         """Outstanding options_mm_hedge fails whose options were created before the security became a threshold
-        security: the sum of such fails settled so far (SCENARIOS.md convention 21)."""
+        security: the sum of such fails settled so far (docs/scenarios.md, convention 21)."""
         if since is None:
             return 0
         return sum(q for s, q, created in self._hedges.get(symbol, [])

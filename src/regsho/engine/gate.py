@@ -1,7 +1,7 @@
 """The pre-trade short-sale gate: ``decide(order, snapshot) -> Decision``.
 
 Pure: no I/O, no clock, no logging, no mutation. It reads the snapshot and returns the decision together with the
-consumption the shell must apply if it accepts. Checks run in the order of SCENARIOS.md convention 25:
+consumption the shell must apply if it accepts. Checks run in the order of docs/scenarios.md, convention 25:
 marking (200(g)), Rule 201, the pre-borrow requirement (204(b), 203(b)(3)), then locate coverage (203(b)(1)) or
 the market-making exception (203(b)(2)(iii)); every failing check is listed, and an accepted order's first
 reason is what covered it.
@@ -258,7 +258,7 @@ def _locate_coverage(
     facts: list[tuple[str, object]],
     used_params: list[tuple[str, object]],
 ) -> tuple[str, tuple[Consumption, ...], str | None, str | None]:
-    """SCENARIOS.md convention 8. Returns (code, consumption, locate id, detail)."""
+    """docs/scenarios.md, convention 8. Returns (code, consumption, locate id, detail)."""
     at = order.at
     qty = order.qty
     if order.locate is not None:

@@ -39,7 +39,7 @@ class PostTrade(Protocol):
         """The replay ends after the last event: settle what the events determine."""
 
     def output(self) -> dict[str, list[dict[str, Any]]]:
-        """``obligations``, ``pre_borrow``, ``notices`` and ``findings`` in SCENARIOS.md form."""
+        """``obligations``, ``pre_borrow``, ``notices`` and ``findings`` in docs/scenarios.md form."""
 
 
 PostTradeFactory = Callable[[Scenario, Calendars, GateShell], PostTrade]

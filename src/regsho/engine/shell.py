@@ -228,7 +228,7 @@ class GateShell:
 
     def _free_for_buy_to_cover(self, account: str, symbol: str, qty: int, day: dt.date) -> None:
         """SEC Reg SHO FAQ 4.4: a buy filled the same day while the account is short frees located quantity again,
-        up to what was consumed (SCENARIOS.md conventions 8 and 31: the most recently consumed day locate first).
+        up to what was consumed (docs/scenarios.md, conventions 8 and 31: the most recently consumed day locate first).
         Freed quantity of a timed locate is tracked too, so that a barred reuse can be named."""
         locs = [loc for loc in self.snap.account_locates.get((account, symbol), ())
                 if loc.last_consumed_day == day and loc.executed > 0]

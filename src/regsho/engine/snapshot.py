@@ -36,7 +36,7 @@ class LocateState:
 @dataclass(slots=True)
 class PreBorrowState:
     """A pre-borrow lot: covers short sales of its broker-dealer on the day it was made, consumed like a locate
-    without reuse (SCENARIOS.md convention 26)."""
+    without reuse (docs/scenarios.md, convention 26)."""
 
     id: str
     bd: str

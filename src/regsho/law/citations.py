@@ -77,7 +77,7 @@ CBOE_OMM_Q1 = CBOE_OMM + ", Question 1"
 CBOE_OMM_Q4 = CBOE_OMM + ", Question 4"
 FINRA_08_50 = "FINRA Regulatory Notice 08-50"
 LATOUR_NAL = "SEC staff no-action letter to Latour Trading LLC (2017-04-26)"
-CYCLICAL_CONVENTION = "SCENARIOS.md conventions 12 and 23 (FINRA/Nasdaq, Wedbush Securities and Scout Trading)"
+CYCLICAL_CONVENTION = "docs/scenarios.md, conventions 12 and 23 (FINRA/Nasdaq, Wedbush Securities and Scout Trading)"
 UPC_NOTICES = "NASD/FINRA Uniform Practice notices NTM 88-82, 95-77, 99-83"
 
 

@@ -90,9 +90,9 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "S+3 for bona fide market making"),
     ParamValue("closeout.deemed_to_own_calendar_days", REG_SHO_COMPLIANCE, 35, c.R203_B2_II,
                "35 calendar days after trade date (203(b)(2)(ii); 204(a)(2) from 2008)"),
-    ParamValue("closeout.cyclical_fail_days", REG_SHO_COMPLIANCE, 5, "regsho convention (SCENARIOS.md 12)",
+    ParamValue("closeout.cyclical_fail_days", REG_SHO_COMPLIANCE, 5, "regsho convention (docs/scenarios.md 12)",
                "a new fail within 5 settlement days of a close-out, with short sales between"),
-    # Which close-out regime a fail is under, by its settlement date (SCENARIOS.md convention 14)
+    # Which close-out regime a fail is under, by its settlement date (docs/scenarios.md, convention 14)
     ParamValue("closeout.rule204_regime", REG_SHO_COMPLIANCE, "none", c.REG_SHO_ADOPTING,
                "before Rule 204T only 203(b)(3) (threshold securities) and 203(b)(2)(ii) applied"),
     ParamValue("closeout.rule204_regime", RULE_204T, "204T", c.REL_204T_EMERGENCY,
@@ -106,7 +106,7 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "interim final Rule 204T no longer requires the written attestation (fn. 84)"),
     ParamValue("closeout.mm_attestation_days", RULE_204T, 1, c.FINRA_08_50,
                "the attestation is due by the close of business on S+1"),
-    # 203(b)(3) exceptions to the 13-day count (SCENARIOS.md conventions 6 and 21)
+    # 203(b)(3) exceptions to the 13-day count (docs/scenarios.md, conventions 6 and 21)
     ParamValue("closeout.grandfather_exception", REG_SHO_COMPLIANCE, True, c.R203_B3,
                "fails existing before the security became a threshold security are grandfathered"),
     ParamValue("closeout.grandfather_exception", GRANDFATHER_REMOVED, False, c.REL_GRANDFATHER,

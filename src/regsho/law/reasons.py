@@ -1,4 +1,4 @@
-"""Decision reason codes (SCENARIOS.md), each with its citations and a plain-words meaning."""
+"""Decision reason codes (docs/scenarios.md), each with its citations and a plain-words meaning."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ PRE_BORROW_REQUIRED: Final = "PRE_BORROW_REQUIRED"
 PRICE_TEST_RESTRICTED: Final = "PRICE_TEST_RESTRICTED"
 SHORT_EXEMPT_INVALID: Final = "SHORT_EXEMPT_INVALID"
 NOT_BONA_FIDE_MARKET_MAKING: Final = "NOT_BONA_FIDE_MARKET_MAKING"
-# Fail-closed codes added by this project (SCENARIOS.md allows more codes after the table's own).
+# Fail-closed codes added by this project (docs/scenarios.md allows more codes after the table's own).
 UNKNOWN_SECURITY: Final = "UNKNOWN_SECURITY"
 UNKNOWN_ACCOUNT: Final = "UNKNOWN_ACCOUNT"
 REFERENCE_DATA_STALE: Final = "REFERENCE_DATA_STALE"

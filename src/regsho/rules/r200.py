@@ -8,7 +8,7 @@ def net_long_available(position: int, open_sells: int) -> int:
 
     The quantity an account may still sell marked long: its position (negative = short) less every accepted,
     unfilled sell order of the account, whatever its marking (FINRA 2017 findings on open sell orders;
-    SCENARIOS.md conventions 10 and 19).
+    docs/scenarios.md, conventions 10 and 19).
     """
     return position - open_sells
 

@@ -42,7 +42,7 @@ def in_force(window: tuple[dt.datetime, dt.datetime] | None, at: dt.datetime) ->
 def price_permitted(price: Decimal | None, nbb: Decimal | None) -> bool:
     """17 CFR 242.201(b)(1)(i): while restricted, a short sale may not execute or display at or below the current
     national best bid. A market order (no price) or an order without a known national best bid is not permitted
-    (SCENARIOS.md convention 20)."""
+    (docs/scenarios.md, convention 20)."""
     return price is not None and nbb is not None and price > nbb
 
 

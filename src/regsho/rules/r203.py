@@ -23,7 +23,7 @@ def named_locate_code(
 ) -> str:
     """17 CFR 242.203(b)(1): a short sale needs reasonable grounds to believe the security can be borrowed.
 
-    Judges an order on the one locate it names (SCENARIOS.md convention 8): the locate must belong to the account
+    Judges an order on the one locate it names (docs/scenarios.md, convention 8): the locate must belong to the account
     and the security (convention 18, else NO_LOCATE), be unexpired, and have the quantity left. Quantity freed by
     an intraday buy-to-cover covers only for a day locate in a security that is neither hard to borrow nor a
     threshold security (SEC Reg SHO FAQ 4.4; FINRA 2023 report).
@@ -51,7 +51,7 @@ def etb_covers(
     listed: bool, as_of: dt.datetime | None, at: dt.datetime, max_age: dt.timedelta, threshold: bool
 ) -> bool:
     """17 CFR 242.203(b)(1)(ii); 69 FR 48008 at 48014: an easy-to-borrow list may give reasonable grounds only
-    while it is less than 24 hours old, and never for a threshold security (SCENARIOS.md convention 11)."""
+    while it is less than 24 hours old, and never for a threshold security (docs/scenarios.md, convention 11)."""
     return listed and not threshold and as_of is not None and at - as_of < max_age
 
 

@@ -38,19 +38,19 @@ def threshold_since(list_at: dt.datetime, cal: Calendars) -> dt.date:
 
 def grandfather_applies(day: dt.date) -> bool:
     """17 CFR 242.203(b)(3) (2005); Release 34-56212: before 2007-10-15 a fail that existed on the settlement day
-    before the security became a threshold security is grandfathered (SCENARIOS.md convention 6)."""
+    before the security became a threshold security is grandfathered (docs/scenarios.md, convention 6)."""
     return params.bool_value("closeout.grandfather_exception", day)
 
 
 def options_exception_applies(day: dt.date) -> bool:
     """17 CFR 242.203(b)(3) (2005); Release 34-58775: before 2008-10-17 hedges of options created before the
-    security became a threshold security are excepted (SCENARIOS.md conventions 6 and 21)."""
+    security became a threshold security are excepted (docs/scenarios.md, conventions 6 and 21)."""
     return params.bool_value("closeout.options_mm_exception", day)
 
 
 def excepted_quantity(day: dt.date, grandfathered: int, options_hedges: int) -> int:
     """17 CFR 242.203(b)(3) (2005-2008); CBOE options market-maker circular, Question 1: the quantity of the fail
-    position that the regime in force on ``day`` excepts from the count (SCENARIOS.md conventions 6 and 21)."""
+    position that the regime in force on ``day`` excepts from the count (docs/scenarios.md, conventions 6 and 21)."""
     n = 0
     if grandfather_applies(day):
         n += grandfathered
@@ -61,13 +61,13 @@ def excepted_quantity(day: dt.date, grandfathered: int, options_hedges: int) -> 
 
 def counted_position(cns_fail: int, excepted: int, layered: int) -> int:
     """17 CFR 242.203(b)(3): the position that counts toward the 13 days: the CNS fail position less excepted
-    quantity and less quantity running its own 35-day period, never below zero (SCENARIOS.md convention 21)."""
+    quantity and less quantity running its own 35-day period, never below zero (docs/scenarios.md, convention 21)."""
     return max(0, cns_fail - excepted - layered)
 
 
 def day_counts(on_list: bool, counted: int) -> bool:
     """17 CFR 242.203(b)(3), 203(c)(6): a settlement day counts when the security is on the threshold list in
-    effect at the end of the day and the counted fail position is above zero (SCENARIOS.md convention 6)."""
+    effect at the end of the day and the counted fail position is above zero (docs/scenarios.md, convention 6)."""
     return on_list and counted > 0
 
 
@@ -90,13 +90,13 @@ def rule144_extended(day: dt.date) -> bool:
 
 def obligation_quantity(run: Sequence[int]) -> int:
     """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.8: reductions go to the most recent increase, so the fail that has
-    persisted for the whole run is the smallest counted position over it (SCENARIOS.md convention 6)."""
+    persisted for the whole run is the smallest counted position over it (docs/scenarios.md, convention 6)."""
     return min(run)
 
 
 def obligation_deadline(last_day: dt.date, cal: Calendars) -> dt.datetime:
     """17 CFR 242.203(b)(3): "immediately" after the last day of the run: 09:30 on the next settlement day
-    (SCENARIOS.md convention 6)."""
+    (docs/scenarios.md, convention 6)."""
     return cal.open_of(cal.next_settlement_day(last_day))
 
 
@@ -108,7 +108,7 @@ def pre_borrow_rule(rule: str) -> str:
 def rest_of_day(purchase_at: dt.datetime, cal: Calendars) -> dt.datetime:
     """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE options market-maker circular, Question 4: a short sale
     without a pre-borrow on the day of a 203(b)(3) close-out purchase would undo it, so pre-borrow applies for the
-    rest of that day (SCENARIOS.md convention 6)."""
+    rest of that day (docs/scenarios.md, convention 6)."""
     return cal.end_of_day(purchase_at.date())
 
 

@@ -19,7 +19,7 @@ from regsho.law import params
 
 
 class Regime(StrEnum):
-    """Which close-out rule binds a fail, by its settlement date (SCENARIOS.md convention 14)."""
+    """Which close-out rule binds a fail, by its settlement date (docs/scenarios.md, convention 14)."""
 
     NONE = "none"  # 2005-01-03 .. 2008-09-17: no Rule 204; only 203(b)(3) and 203(b)(2)(ii)
     R204T = "204T"  # 2008-09-18 .. 2009-07-30
@@ -35,7 +35,7 @@ class Cure(StrEnum):
 PURCHASE: Final = "purchase"
 BORROW: Final = "borrow"
 
-# Rule names relative to 17 CFR 242 (SCENARIOS.md "Output").
+# Rule names relative to 17 CFR 242 (docs/scenarios.md "Output").
 A: Final = "(a)"
 A1: Final = "(a)(1)"
 A2: Final = "(a)(2)"
@@ -43,7 +43,7 @@ A3: Final = "(a)(3)"
 R203_B2_II: Final = "203(b)(2)(ii)"
 
 _ORIGIN_PARAGRAPH: Final[dict[FailOrigin, str]] = {
-    # SCENARIOS.md convention 17
+    # docs/scenarios.md, convention 17
     FailOrigin.SHORT_SALE: A,
     FailOrigin.OPTION_EXERCISE: A,  # CBOE circular Question 5: no exception for exercises and assignments
     FailOrigin.LONG_SALE: A1,
@@ -73,7 +73,7 @@ def cite(rule: str) -> str:
 
 def attestation_required(origin: FailOrigin, settlement_date: dt.date) -> bool:
     """17 CFR 242.204T(a)(3); FINRA Regulatory Notice 08-50; Release 34-58773 fn. 84: a market maker's fail settling
-    before 2008-10-17 gets the S+3 extension only with a written attestation (SCENARIOS.md convention 14)."""
+    before 2008-10-17 gets the S+3 extension only with a written attestation (docs/scenarios.md, convention 14)."""
     if origin not in (FailOrigin.BONA_FIDE_MM, FailOrigin.OPTIONS_MM_HEDGE):
         return False
     if regime(settlement_date) is Regime.NONE:
@@ -83,7 +83,7 @@ def attestation_required(origin: FailOrigin, settlement_date: dt.date) -> bool:
 
 def attestation_due(settlement_date: dt.date, cal: Calendars) -> dt.datetime:
     """FINRA Regulatory Notice 08-50: the attestation is due by the close of business on S+1; the engine takes the
-    end of that day (SCENARIOS.md conventions 14 and 16)."""
+    end of that day (docs/scenarios.md, conventions 14 and 16)."""
     n = params.int_value("closeout.mm_attestation_days", settlement_date)
     return cal.end_of_day(cal.add_settlement_days(settlement_date, n))
 
@@ -103,7 +103,7 @@ def obligation_rule(
     origin: FailOrigin, settlement_date: dt.date, *, attested: bool | None, hedge_excepted: bool
 ) -> str | None:
     """17 CFR 242.204(a), (a)(1)-(a)(3); 242.204T; 242.203(b)(2)(ii): the provision a fail's close-out obligation
-    falls under (SCENARIOS.md conventions 14 and 17), or None when the fail owes no close-out of its own.
+    falls under (docs/scenarios.md, conventions 14 and 17), or None when the fail owes no close-out of its own.
 
     - Before Rule 204T only a deemed-to-own (or Rule 144) sale owes one, under 203(b)(2)(ii) (35 days after T).
     - ``attested`` matters for a market maker's fail while the 204T attestation is required: True gives
@@ -123,7 +123,7 @@ def obligation_rule(
 
 def cure_for(rule: str) -> Cure:
     """17 CFR 242.204(a) (purchase or borrow), 204(a)(2) and 203(b)(3) (purchase only), 203(b)(2)(ii) (borrow or
-    purchase): what may cure an obligation of ``rule`` (SCENARIOS.md convention 4)."""
+    purchase): what may cure an obligation of ``rule`` (docs/scenarios.md, convention 4)."""
     if rule.startswith("203(b)(3)") or rule.endswith(A2):
         return Cure.PURCHASE
     return Cure.PURCHASE_OR_BORROW
@@ -133,7 +133,7 @@ def deadline(
     rule: str, settlement_date: dt.date, trade_date: dt.date | None, cal: Calendars
 ) -> dt.datetime:
     """17 CFR 242.204(a), (a)(1)-(a)(3); 242.203(b)(2)(ii): the close-out deadline, at the beginning of regular
-    trading hours (SCENARIOS.md convention 2).
+    trading hours (docs/scenarios.md, convention 2).
 
     - ``(a)``: S+1; ``(a)(1)`` and ``(a)(3)``: S+3 (settlement days after the settlement date);
     - ``(a)(2)`` and ``203(b)(2)(ii)``: the 35th calendar day after the trade date, or the last trading day before
@@ -166,7 +166,7 @@ def judge_close_out(
     method: CloseOutMethod, kind: SecurityKind, irrevocable: bool, counterparty_delivers: bool
 ) -> tuple[str | None, str | None, str]:
     """17 CFR 242.204(a), 203(b)(3)(vii); Latour Trading no-action letter (2017); FINRA 2024 report; the UBS case:
-    what a close-out event counts as (SCENARIOS.md convention 4).
+    what a close-out event counts as (docs/scenarios.md, convention 4).
 
     Returns ``(counts_as, finding, detail)``: ``counts_as`` is ``purchase``, ``borrow`` or None; ``finding`` is
     ``NOT_A_CLOSE_OUT`` or ``SHAM_CLOSE_OUT`` when it cures nothing.
@@ -197,7 +197,7 @@ def pre_fail_credit_window(
 ) -> tuple[dt.datetime, dt.datetime]:
     """17 CFR 242.204(e)(1): a purchase or borrow executed after the trade date and no later than the end of
     regular trading hours on the settlement date. Returns ``(after, until)``: credit counts when
-    ``after <= at <= until`` (SCENARIOS.md convention 15)."""
+    ``after <= at <= until`` (docs/scenarios.md, convention 15)."""
     close = params.value("rth.close", settlement_date)
     assert isinstance(close, dt.time)
     return cal.end_of_day(trade_date), cal.at_time(settlement_date, close)
@@ -213,21 +213,21 @@ def pre_fail_credit_applies(
 ) -> bool:
     """17 CFR 242.204(e): a participant that purchased or borrowed, bona fide, after the trade date and by the end
     of regular trading hours on the settlement date, for the entire fail, and that can show a net flat or net long
-    position, is not deemed to have violated 204(a). The credit must precede the fail (SCENARIOS.md 15)."""
+    position, is not deemed to have violated 204(a). The credit must precede the fail (docs/scenarios.md 15)."""
     return (net_flat_or_long and credit_qty >= fail_qty and credit_at < fail_at
             and window[0] <= credit_at <= window[1])
 
 
 def certification_counts(cert_at: dt.datetime, obligation_deadline: dt.datetime) -> bool:
     """17 CFR 242.204(f): a broker-dealer's certification to the participant counts when it is timely, at or
-    before the close-out deadline (SCENARIOS.md convention 22)."""
+    before the close-out deadline (docs/scenarios.md, convention 22)."""
     return cert_at <= obligation_deadline
 
 
 def pre_borrow_end(purchase_at: dt.datetime, cal: Calendars) -> dt.datetime:
     """17 CFR 242.204(b): the pre-borrow requirement lasts until the close-out purchase has cleared and settled;
     the engine ends it at the end of the purchase's settlement date, its trade date plus the settlement cycle in
-    force (SCENARIOS.md convention 5)."""
+    force (docs/scenarios.md, convention 5)."""
     return cal.end_of_day(cal.settlement_date(purchase_at.date()))
 
 
@@ -246,7 +246,7 @@ def implied_trade_date(settlement_date: dt.date, cal: Calendars) -> dt.date:
 def cyclical(
     close_out_at: dt.datetime, fail_settlement_date: dt.date, short_sale_between: bool, cal: Calendars
 ) -> bool:
-    """SCENARIOS.md conventions 12 and 23 (FINRA/Nasdaq, Wedbush Securities and Scout Trading; SEC Reg SHO FAQ
+    """docs/scenarios.md, conventions 12 and 23 (FINRA/Nasdaq, Wedbush Securities and Scout Trading; SEC Reg SHO FAQ
     5.7): a new fail settling within 5 settlement days after a close-out of an earlier fail in the security, owed
     by the same broker-dealer, with a short sale of that broker-dealer in between, is a cyclical fail."""
     day = close_out_at.date()
