@@ -64,7 +64,7 @@ def test_pre_borrow_required_event_and_rule_citation(world) -> None:
                                                       "203(b)(3)"))
     d = world.order(f"{DAY}T10:00")
     assert d.reasons == (r.PRE_BORROW_REQUIRED,)
-    assert "17 CFR 242.203(b)(3)" in d.cites
+    assert d.cites == ("17 CFR 242.203(b)(3)(iv)",)
     assert dict(d.facts)["pre_borrow.required"] == "203(b)(3)"
 
 

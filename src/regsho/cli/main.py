@@ -126,11 +126,7 @@ def explain_decision(d: Decision, console: Console) -> None:
         console.print(f"  • [bold]{code}[/]: {meaning}.")
         if code in details:
             console.print(f"      {escape(details[code])}.")
-        if info:
-            console.print(f"      Cites: {'; '.join(info.cites)}")
-    extra = [c for c in d.cites if not any(c in rc.CODES[x].cites for x in d.reasons if x in rc.CODES)]
-    if extra:
-        console.print(f"  Also relies on: {'; '.join(extra)}")
+    console.print(f"  Cites: {'; '.join(d.cites)}", highlight=False)
     if d.locate:
         console.print(f"  Locate used: {escape(d.locate)}")
     if d.consume:
@@ -185,15 +181,12 @@ def demo_cmd(
         done = _load_and_replay(paths)
     except ScenarioError as e:
         raise _bad_input(e) from None
+    from regsho.cli.closeouts import render, status
+
     for sc, r in done:
         out.print(summary_table(sc, r))
-        for key in ("obligations", "pre_borrow", "notices", "findings"):
-            rows = getattr(r, key)
-            if rows:
-                out.print(f"  [bold]{key}[/]:")
-                for row in rows:
-                    out.print("    " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None),
-                              highlight=False)
+        if (r.obligations or r.pre_borrow or r.notices or r.findings) and sc.events:
+            render(sc, status(r, sc.events[-1].event.at), out)
         rejected = [d for d in r.decisions if not d.accepted]
         if rejected:
             out.print("  Why the first rejection was made:")

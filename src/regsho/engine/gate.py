@@ -28,18 +28,22 @@ class GateError(ValueError):
     """An order the gate cannot judge at all (a date before the earliest implemented regime)."""
 
 
-_CITES_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+_CITES_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...], str | None], tuple[str, ...]] = {}
 
 
-def _cites(codes: tuple[str, ...], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The citations of the reason codes (then the extra ones), in order, without repeats; cached per combination."""
-    key = (codes, extra)
+def _cites(codes: tuple[str, ...], extra: tuple[str, ...] = (), pre_borrow: str | None = None) -> tuple[str, ...]:
+    """The citations of the reason codes (then the extra ones), in order, without repeats; cached per combination.
+
+    ``pre_borrow`` is the provision of the pre-borrow period that binds: a ``PRE_BORROW_REQUIRED`` rejection cites
+    it alone rather than every provision that can impose one."""
+    key = (codes, extra, pre_borrow)
     hit = _CITES_CACHE.get(key)
     if hit is not None:
         return hit
     out: list[str] = []
     for code in codes:
-        for cite in _CODES[code].cites:
+        own = (pre_borrow,) if code == r.PRE_BORROW_REQUIRED and pre_borrow else _CODES[code].cites
+        for cite in own:
             if cite not in out:
                 out.append(cite)
     for cite in extra:
@@ -153,6 +157,7 @@ def _decide_short(
     # 2. The pre-borrow requirement, 204(b) and 203(b)(3)
     consume: tuple[Consumption, ...] = _EMPTY
     locate_used: str | None = None
+    pb_cite: str | None = None
     pb_key = (bd, symbol)
     periods = snap.pre_borrow_periods.get(pb_key)
     pb_rule = r203.pre_borrow_rule_in_force(periods, at) if periods else None
@@ -165,7 +170,7 @@ def _decide_short(
             consume = takes
         else:
             failing.append(r.PRE_BORROW_REQUIRED)
-            extra_cites.append(c.cite_pre_borrow(pb_rule))
+            pb_cite = c.cite_pre_borrow(pb_rule)
             details.append((r.PRE_BORROW_REQUIRED,
                             f"{bd} is subject to the {pb_rule} pre-borrow requirement in {symbol}; "
                             f"{avail} shares pre-borrowed today, {qty} needed"))
@@ -206,7 +211,7 @@ def _decide_short(
 
     if failing:
         codes = tuple(failing)
-        return Decision(order.id, at, REJECT, codes, _cites(codes, tuple(extra_cites)),
+        return Decision(order.id, at, REJECT, codes, _cites(codes, tuple(extra_cites), pb_cite),
                         tuple(facts), tuple(used_params), tuple(details), None, _EMPTY)
     codes = tuple(passed)
     return Decision(order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),

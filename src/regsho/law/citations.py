@@ -82,5 +82,9 @@ UPC_NOTICES = "NASD/FINRA Uniform Practice notices NTM 88-82, 95-77, 99-83"
 
 
 def cite_pre_borrow(rule: str) -> str:
-    """The full citation of a pre-borrow provision named relative to 17 CFR 242 (e.g. ``204(b)``)."""
+    """The full citation of a pre-borrow provision named relative to 17 CFR 242 (e.g. ``204(b)``).
+
+    A period named ``203(b)(3)`` (the 13-day close-out) is imposed by paragraph 203(b)(3)(iv)."""
+    if rule == "203(b)(3)":
+        return CFR + "203(b)(3)(iv)"
     return CFR + rule
