@@ -233,3 +233,10 @@ def test_every_sec_ftd_settlement_date_is_a_settlement_day(cal: Calendars) -> No
     expected = {d for d in cal.settlement_days(D("2020-09-01"), D("2021-06-14"))
                 if not any(a <= d <= b for a, b in missing_files)}
     assert expected == dates
+
+
+def test_vectorised_settlement_dates_refuse_dates_outside_the_span(cal: Calendars) -> None:
+    with pytest.raises(CalendarRangeError):
+        cal.settlement_dates(np.array(["2003-12-31"], dtype="datetime64[D]"))
+    with pytest.raises(CalendarRangeError):
+        cal.settlement_dates(np.array(["2030-12-30"], dtype="datetime64[D]"))

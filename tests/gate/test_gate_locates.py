@@ -379,3 +379,14 @@ def test_shell_input_errors_name_the_field(world) -> None:
     with pytest.raises(GateInputError) as e:
         world.shell.pre_borrow(PreBorrow(ok.at, "PB1", "FIRM", "XYZ", 5))
     assert e.value.field == "id"
+
+
+def test_a_locate_granted_after_the_order_does_not_cover_it(world) -> None:
+    """The shell may be fed out of time order through its API; a locate not yet granted never covers."""
+    lid = world.locate("2024-06-03T10:00", 1_000)
+    named = world.order("2024-06-03T09:45", locate=lid)
+    assert named.reasons == ("NO_LOCATE",)
+    assert "after the order" in dict(named.details)["NO_LOCATE"]
+    unnamed = world.order("2024-06-03T09:46")
+    assert unnamed.reasons == ("NO_LOCATE",)
+    assert world.order("2024-06-03T10:00", locate=lid).reasons == ("LOCATE",)

@@ -182,7 +182,7 @@ class _Driver:
         elif kind == "htb":
             shell.htb_list(HtbList(self.now, frozenset({"XYZ"}) if o[1] else frozenset()))
         elif kind == "ssr":
-            if self.cal.is_trading_day(self.now.date()):
+            if self.cal.is_trading_day(self.now.date()) and dt.time(9, 30) <= self.now.time() <= dt.time(16):
                 shell.ssr(SsrTrigger(self.now, "XYZ"))
         elif kind == "pre_borrow_required":
             shell.require_pre_borrow(o[1], "XYZ", "204(b)", self.now, self.now + dt.timedelta(minutes=20))

@@ -168,3 +168,17 @@ def test_trigger_before_the_compliance_date_is_bad_input(world) -> None:
     assert e.value.field == "at"
     world.ssr("2011-02-28T11:00")
     assert _restricted(world, "2011-03-01T10:00")
+
+
+@pytest.mark.parametrize(("at", "ok"), [
+    ("2024-10-10T09:29:59", False), ("2024-10-10T09:30", True), ("2024-10-10T16:00", True),
+    ("2024-10-10T16:00:01", False), ("2024-10-10T08:00", False),
+])
+def test_a_trigger_only_happens_during_regular_trading_hours(world, at: str, ok: bool) -> None:
+    if ok:
+        world.ssr(at)
+        assert _restricted(world, at)
+    else:
+        with pytest.raises(GateInputError, match="outside regular trading hours") as exc:
+            world.ssr(at)
+        assert exc.value.field == "at"

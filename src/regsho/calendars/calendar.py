@@ -165,6 +165,12 @@ class Calendars:
     def settlement_dates(self, trade_dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
         """Vectorised ``settlement_date`` over an array of trade dates (datetime64[D])."""
         td = trade_dates.astype("datetime64[D]")
+        if td.size:
+            lo, hi = td.min(), td.max()
+            if lo < np.datetime64(self.start, "D") or hi > np.datetime64(self.end, "D") - 10:
+                raise CalendarRangeError(
+                    f"trade dates {lo}..{hi} reach outside the calendars' span {self.start}..{self.end}"
+                )
         base = np.busday_offset(td, 0, roll="backward", busdaycal=self.settlement_busdays)
         cycle = np.where(td >= np.datetime64(params.T1_CYCLE), 1,
                          np.where(td >= np.datetime64(params.T2_CYCLE), 2, 3))

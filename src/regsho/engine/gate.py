@@ -277,10 +277,12 @@ def _locate_coverage(
         facts.append(("locate.freed", loc.freed))
         facts.append(("locate.day", loc.day))
         code = r203.named_locate_code(order.account, order.symbol, qty, at, loc.account, loc.symbol,
-                                      loc.good_until, loc.fresh, loc.freed, loc.day, barred)
+                                      loc.granted_at, loc.good_until, loc.fresh, loc.freed, loc.day, barred)
         if code in (r.LOCATE, r.LOCATE_REUSED):
             return code, _locate_take(loc, qty), loc.id, None
-        if code == r.NO_LOCATE:
+        if code == r.NO_LOCATE and at < loc.granted_at:
+            detail = f"locate {loc.id} was granted at {loc.granted_at.isoformat()}, after the order"
+        elif code == r.NO_LOCATE:
             detail = f"locate {loc.id} was granted to {loc.account} in {loc.symbol}"
         elif code == r.LOCATE_EXPIRED:
             detail = f"locate {loc.id} was good until {loc.good_until.isoformat()}"
@@ -298,7 +300,7 @@ def _locate_coverage(
         # Valid locates with enough quantity left, oldest first (convention 8); freed quantity counts only where
         # reuse is allowed.
         for loc in candidates:
-            if at >= loc.good_until:
+            if at >= loc.good_until or at < loc.granted_at:
                 continue
             if loc.fresh >= qty:
                 facts.append(("locate", loc.id))

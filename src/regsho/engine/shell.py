@@ -113,6 +113,12 @@ class GateShell:
         if not self.cal.is_trading_day(day):
             raise GateInputError("at", f"{day} is not a trading day: the circuit breaker triggers only during "
                                        "regular trading hours")
+        rth_open, rth_close = params.value("rth.open", day), params.value("rth.close", day)
+        assert isinstance(rth_open, dt.time) and isinstance(rth_close, dt.time)
+        if not rth_open <= ev.at.timetz().replace(tzinfo=None) <= rth_close:
+            raise GateInputError("at", f"{ev.at.time().isoformat()} is outside regular trading hours "
+                                       f"({rth_open:%H:%M}-{rth_close:%H:%M} ET), when alone the circuit breaker "
+                                       "can trigger (17 CFR 242.201(b)(1); Rule 201 FAQ 2.2)")
         from regsho.rules import r201
 
         self.snap.ssr[ev.symbol] = r201.extend_window(self.snap.ssr.get(ev.symbol), ev.at, self.cal)

@@ -15,6 +15,7 @@ def named_locate_code(
     at: dt.datetime,
     loc_account: str,
     loc_symbol: str,
+    granted_at: dt.datetime,
     good_until: dt.datetime,
     fresh: int,
     freed: int,
@@ -28,7 +29,7 @@ def named_locate_code(
     an intraday buy-to-cover covers only for a day locate in a security that is neither hard to borrow nor a
     threshold security (SEC Reg SHO FAQ 4.4; FINRA 2023 report).
     """
-    if loc_account != account or loc_symbol != symbol:
+    if loc_account != account or loc_symbol != symbol or at < granted_at:
         return r.NO_LOCATE
     if at >= good_until:
         return r.LOCATE_EXPIRED
