@@ -53,12 +53,13 @@ class ReplayResult:
     pre_borrow: list[dict[str, Any]] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    _index: dict[str, Decision] = field(default_factory=dict, repr=False, compare=False)
 
     def decision(self, order_id: str) -> Decision | None:
-        for d in self.decisions:
-            if d.order == order_id:
-                return d
-        return None
+        """The decision on an order (indexed on first use; decisions are only appended during the replay)."""
+        if len(self._index) != len(self.decisions):
+            self._index = {d.order: d for d in self.decisions}
+        return self._index.get(order_id)
 
     def to_json(self) -> dict[str, Any]:
         return {
