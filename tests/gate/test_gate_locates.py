@@ -390,3 +390,24 @@ def test_a_locate_granted_after_the_order_does_not_cover_it(world) -> None:
     unnamed = world.order("2024-06-03T09:46")
     assert unnamed.reasons == ("NO_LOCATE",)
     assert world.order("2024-06-03T10:00", locate=lid).reasons == ("LOCATE",)
+
+
+def test_order_times_in_other_zones_are_judged_on_the_new_york_day(world) -> None:
+    import dataclasses
+    import datetime as dt
+
+    import pytest
+
+    from regsho.engine.shell import GateInputError
+
+    lid = world.locate("2024-06-03T08:00", 1_000)
+    # 2024-06-04T02:00Z is still 22:00 on 06-03 in New York: the day locate is valid.
+    late_evening = world.make_order("2024-06-03T22:00", locate=lid)
+    in_utc = dataclasses.replace(late_evening, at=late_evening.at.astimezone(dt.UTC))
+    assert in_utc.at.date() == dt.date(2024, 6, 4)
+    d = world.shell.order(in_utc)
+    assert d.reasons == ("LOCATE",)
+    assert d.at.isoformat() == "2024-06-03T22:00:00-04:00"
+    naive = dataclasses.replace(late_evening, id="N1", at=late_evening.at.replace(tzinfo=None))
+    with pytest.raises(GateInputError, match="naive"):
+        world.shell.order(naive)

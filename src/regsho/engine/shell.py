@@ -6,11 +6,12 @@ order that was never accepted, a fill larger than what is open) raise ``GateInpu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from regsho.calendars import Calendars
+from regsho.calendars import ET, Calendars
 from regsho.core.events import (
     Account,
     Cancel,
@@ -168,6 +169,13 @@ class GateShell:
     # -- orders ---------------------------------------------------------------------------------------------
 
     def order(self, ev: Order) -> Decision:
+        """Decide an order and, if accepted, apply what it consumes. Its time must be timezone-aware; it is judged
+        on the America/New_York calendar day (day locates, Rule 201 windows), whatever zone it is given in."""
+        if ev.at.tzinfo is not ET:
+            if ev.at.tzinfo is None or ev.at.utcoffset() is None:
+                raise GateInputError("at", f"order {ev.id}: a naive time {ev.at.isoformat()} is ambiguous; give a "
+                                           "timezone-aware time")
+            ev = dataclasses.replace(ev, at=ev.at.astimezone(ET))
         if ev.id in self.orders:
             raise GateInputError("id", f"order id {ev.id} is already used")
         d = decide(ev, self.snap)

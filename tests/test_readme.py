@@ -1,0 +1,17 @@
+"""The README's Python example runs and prints what the README says it does."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def test_readme_python_example() -> None:
+    text = (ROOT / "README.md").read_text()
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    *code, last = [line for line in block.splitlines() if line.strip()]
+    expr, _, expected = last.partition("#")
+    scope: dict[str, object] = {}
+    exec("\n".join(code), scope)  # noqa: S102 - the README's own example
+    assert repr(eval(expr, scope)) == expected.strip()  # noqa: S307
