@@ -148,3 +148,10 @@ def test_store_must_be_initialised(tmp_path: Path) -> None:
 def test_unknown_book(store: Store) -> None:
     with pytest.raises(StoreError, match="no book"):
         store.load_book("NOPE")
+
+
+def test_reading_a_missing_sqlite_store_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(str(path)).books()
+    assert not path.exists()

@@ -95,6 +95,9 @@ class Store:
             command.upgrade(cfg, "head")
 
     def _require_schema(self) -> None:
+        db = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and db and db != ":memory:" and not Path(db).exists():
+            raise StoreError(f"{db} does not exist: run `regsho store init --db {db}` first")
         try:
             present = sa.inspect(self.engine).has_table("regsho_log")
         except sa.exc.OperationalError as e:
