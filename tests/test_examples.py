@@ -20,8 +20,6 @@ def test_there_are_examples() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_example_meets_its_expectations(path: Path) -> None:
-    import regsho.engine.closeout  # noqa: F401 - registers the close-out engine with the replay
-
     sc = load(path)
     assert sc.expect, f"{path.name} has no expect block"
     result = replay(sc)

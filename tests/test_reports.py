@@ -39,8 +39,6 @@ events:
 
 
 def _docs(text: str) -> dict[str, str]:
-    import regsho.engine.closeout  # noqa: F401
-
     sc = loads(text, "books.yaml")
     return {d.name: d.markdown for d in build_documents(sc, replay(sc))}
 
@@ -77,8 +75,6 @@ def test_a_late_attestation_is_marked_late() -> None:
 
 
 def test_documents_are_written_as_markdown_and_html(tmp_path: Path) -> None:
-    import regsho.engine.closeout  # noqa: F401
-
     sc = loads(OMM, "books.yaml")
     files = write_documents(build_documents(sc, replay(sc)), tmp_path / "docs")
     assert len(files) == 6

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import regsho.engine.closeout  # noqa: F401  (registers the close-out engine with the replay)
 from regsho.adapters.scenario import ScenarioError, loads
 from regsho.engine.replay import ReplayResult, replay
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import regsho.engine.closeout  # noqa: F401  (registers the close-out engine with the replay)
 from regsho.adapters.scenario import load
 from regsho.engine.check import check
 from regsho.engine.replay import replay

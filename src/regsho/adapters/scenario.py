@@ -230,23 +230,21 @@ class Scenario:
 
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
-    p = Path(path)
-    name = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(name, "", None, f"cannot read the file: {e.strerror or e}") from None
-    return loads(text, name)
+    return _parse(read_document(path), str(path))
 
 
 def loads(text: str, name: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as YAML or JSON text."""
+    return _parse(_yaml(text, name), name)
+
+
+def _yaml(text: str, name: str) -> object:
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise ScenarioError(name, where, None, f"not valid YAML or JSON: {getattr(e, 'problem', e)}") from None
-    return _parse(doc, name)
 
 
 def _top(name: str, fld: str, message: str) -> ScenarioError:
@@ -494,10 +492,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise ScenarioError(name, "", None, f"cannot read the file: {e.strerror or e}") from None
-    try:
-        doc = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as e:
-        raise ScenarioError(name, "", None, f"not valid YAML or JSON: {getattr(e, 'problem', e)}") from None
+    doc = _yaml(text, name)
     if not isinstance(doc, dict):
         raise ScenarioError(name, "", None, "a scenario is a mapping with version, firm, securities, accounts, "
                                             "events")

@@ -47,21 +47,17 @@ err = Console(stderr=True, soft_wrap=True)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _engine() -> None:
-    """Load the engine's post-trade half if installed alongside (registers itself with the replay)."""
-    import importlib.util
-
-    if importlib.util.find_spec("regsho.engine.closeout") is not None:
-        importlib.import_module("regsho.engine.closeout")
-
-
 def _load_and_replay(files: list[Path]) -> list[tuple[Scenario, ReplayResult]]:
-    _engine()
     done: list[tuple[Scenario, ReplayResult]] = []
     for f in files:
         sc = load(f)
         done.append((sc, replay(sc)))
     return done
+
+
+def _store_error(e: Exception) -> typer.Exit:
+    err.print(f"store: {escape(str(e))}", highlight=False)
+    return typer.Exit(2)
 
 
 def _bad_input(e: ScenarioError) -> typer.Exit:
@@ -211,7 +207,6 @@ def closeouts_cmd(
     from regsho.reports import build_documents, write_documents
     from regsho.store import StoreError
 
-    _engine()
     try:
         moment = parse_datetime(as_of) if as_of else None
     except _Bad as e:
@@ -246,8 +241,7 @@ def closeouts_cmd(
     except ScenarioError as e:
         raise _bad_input(e) from None
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
     if as_json:
         json.dump(docs_out[0] if len(docs_out) == 1 else docs_out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -301,7 +295,6 @@ def store_import_cmd(
     """Append scenario files to a book: validated and replayed first, then written in one transaction each."""
     from regsho.store import StoreError
 
-    _engine()
     st = _store(db)
     try:
         for f in files:
@@ -311,8 +304,7 @@ def store_import_cmd(
     except ScenarioError as e:
         raise _bad_input(e) from None
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
 
 
 @store_app.command("verify")
@@ -323,8 +315,7 @@ def store_verify_cmd(db: DbOption = "regsho.db") -> None:
     try:
         res = _store(db).verify()
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
     (out if res.ok else err).print(res.message, highlight=False)
     if not res.ok:
         raise typer.Exit(1)
@@ -339,8 +330,7 @@ def store_books_cmd(db: DbOption = "regsho.db") -> None:
         for b in _store(db).books():
             print(b)
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
 
 
 @store_app.command("replay")
@@ -351,12 +341,10 @@ def store_replay_cmd(
     """Replay a stored book from its first event and print the result as JSON."""
     from regsho.store import StoreError
 
-    _engine()
     try:
         r = _store(db).replay_book(book)
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
     except ScenarioError as e:
         raise _bad_input(e) from None
     json.dump(r.to_json(), sys.stdout, indent=2)
@@ -375,8 +363,7 @@ def store_export_cmd(
     try:
         sc = _store(db).load_book(book)
     except StoreError as e:
-        err.print(f"store: {e}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _store_error(e) from None
     json.dump(dump_scenario(sc), sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -101,7 +101,8 @@ _post_trade_factory: PostTradeFactory | None = None
 
 
 def set_post_trade(factory: PostTradeFactory | None) -> None:
-    """Install the close-out engine the replay drives (``regsho.engine.closeout`` registers itself)."""
+    """Install the close-out engine the replay drives. ``regsho.engine.closeout`` registers itself when first
+    imported, which ``replay`` does on first use."""
     global _post_trade_factory
     _post_trade_factory = factory
 
@@ -115,6 +116,8 @@ def replay(
     """
     cal = calendars or default_calendars()
     gate = GateShell(cal, scenario.securities.values(), scenario.accounts.values())
+    if _post_trade_factory is None:
+        import regsho.engine.closeout  # noqa: F401 - registers the close-out engine (it imports this module)
     factory = _post_trade_factory
     post = factory(scenario, cal, gate) if factory is not None else None
     result = ReplayResult(scenario)

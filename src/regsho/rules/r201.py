@@ -8,7 +8,7 @@ from decimal import Decimal
 from regsho.calendars import Calendars
 from regsho.core.events import EXEMPT_PROVISIONS
 from regsho.law import params
-from regsho.law.citations import R200_G2, R201_C, R201_D
+from regsho.law.citations import R201_C, R201_D
 
 
 def restriction_window(trigger: dt.datetime, cal: Calendars) -> tuple[dt.datetime, dt.datetime]:
@@ -78,13 +78,3 @@ def exempt_cite(exempt: str) -> str:
         return "17 CFR 242." + exempt
     return R201_D
 
-
-__all__ = [
-    "R200_G2",
-    "exempt_cite",
-    "extend_window",
-    "in_force",
-    "price_permitted",
-    "restriction_window",
-    "short_exempt_problem",
-]
