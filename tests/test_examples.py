@@ -8,8 +8,8 @@ import pytest
 from tests.conftest import EXAMPLES
 
 from regsho.adapters.scenario import load
-from regsho.engine.check import check
-from regsho.engine.replay import replay
+from regsho.app.check import check
+from regsho.app.replay import replay
 
 FILES = sorted(EXAMPLES.glob("*.yaml"))
 

@@ -36,13 +36,11 @@ def test_boundaries_name_the_releases() -> None:
     assert params.lookup("settlement.cycle_days", D("2017-09-05")).cite == "Release 34-80295 (2017)"
     assert params.lookup("settlement.cycle_days", D("2024-05-27")).cite == "Release 34-80295 (2017)"
     assert params.lookup("settlement.cycle_days", D("2024-05-28")).cite == "Release 34-96930 (2023)"
-    assert D("2017-09-05") == params.T2_CYCLE
-    assert D("2024-05-28") == params.T1_CYCLE
+    assert [r.effective for r in params.history("settlement.cycle_days")][1:] == [D("2017-09-05"), D("2024-05-28")]
 
 
 def test_lookup_by_effective_date_for_other_parameters() -> None:
     assert params.value("locate.etb_max_age", D("2024-06-03")) == dt.timedelta(hours=24)
-    assert params.value("rth.open", D("2024-06-03")) == dt.time(9, 30)
     assert params.int_value("closeout.threshold_days", D("2005-01-03")) == 13
     assert params.int_value("closeout.short_sale_days", D("2008-09-18")) == 1
     assert params.int_value("closeout.long_sale_days", D("2024-06-03")) == 3
@@ -60,7 +58,7 @@ def test_lookup_by_effective_date_for_other_parameters() -> None:
     ("closeout.short_sale_days", "2008-09-17"),
     ("closeout.phase_out_days", "2007-10-14"),
     ("locate.etb_max_age", "2005-01-02"),
-    ("rth.open", "2005-01-02"),
+    ("closeout.threshold_days", "2005-01-02"),
 ])
 def test_regime_error_before_first_effective_date(name: str, before: str) -> None:
     with pytest.raises(RegimeError, match=name.replace(".", r"\.")):
@@ -90,7 +88,7 @@ def test_unknown_parameter() -> None:
 
 def test_int_value_refuses_non_integers() -> None:
     with pytest.raises(TypeError):
-        params.int_value("rth.open", D("2024-06-03"))
+        params.int_value("locate.etb_max_age", D("2024-06-03"))
 
 
 def test_every_value_has_a_citation() -> None:
@@ -106,3 +104,34 @@ def test_histories_are_unambiguous() -> None:
     for name in params.names():
         dates = [row.effective for row in params.TABLE if row.name == name]
         assert len(dates) == len(set(dates)), name
+
+
+def test_regime_dates_are_read_from_the_table() -> None:
+    for name, when in [("regime.reg_sho", "2005-01-03"), ("regime.rule_201", "2011-02-28"),
+                       ("regime.rule_204t", "2008-09-18"), ("regime.rule_204", "2009-07-31"),
+                       ("regime.grandfather_removed", "2007-10-15"),
+                       ("regime.options_mm_exception_removed", "2008-10-17")]:
+        row = params.history(name)[0]
+        assert row.value == row.effective == params.regime_start(name) == D(when)
+        assert params.regime_in_force(name, D(when)) and not params.regime_in_force(name, D(when) - dt.timedelta(1))
+
+
+def test_a_trace_records_each_parameter_used_with_its_date_and_citation() -> None:
+    with params.trace() as used:
+        params.int_value("closeout.short_sale_days", D("2024-06-03"))
+        assert params.regime_in_force("regime.rule_201", D("2024-06-03"))
+        assert not params.regime_in_force("regime.rule_201", D("2010-06-03"))
+    names = [p.name for p in used]
+    assert names == ["closeout.short_sale_days", "regime.rule_201"]
+    row = next(iter(used))
+    assert (row.effective, row.cite) == (D("2008-09-18"), "17 CFR 242.204(a)")
+
+
+def test_every_parameter_is_read_by_the_code() -> None:
+    """No parameter sits in the table unused: each name is read somewhere in the package (DESIGN principle 2)."""
+    import pathlib
+
+    src = pathlib.Path(params.__file__).resolve().parents[1]
+    code = "\n".join(p.read_text() for p in src.rglob("*.py") if p.name != "params.py")
+    unread = [n for n in params.names() if f'"{n}"' not in code]
+    assert unread == []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from regsho.adapters.scenario import loads
-from regsho.engine.replay import replay
-from regsho.reports import build_documents, write_documents
+from regsho.adapters.scenario import Scenario, loads
+from regsho.app.replay import replay
+from regsho.reports import Document, build_documents, write_documents
 
 OMM = """
 version: 1
@@ -38,9 +38,14 @@ events:
 """
 
 
+def _build(sc: Scenario) -> list[Document]:
+    r = replay(sc)
+    return build_documents(r.book, [se.event for se in sc.events], r.notices, r.pre_borrow, r.obligations)
+
+
 def _docs(text: str) -> dict[str, str]:
     sc = loads(text, "books.yaml")
-    return {d.name: d.markdown for d in build_documents(sc, replay(sc))}
+    return {d.name: d.markdown for d in _build(sc)}
 
 
 def test_options_market_maker_records_decide_each_fail() -> None:
@@ -76,7 +81,7 @@ def test_a_late_attestation_is_marked_late() -> None:
 
 def test_documents_are_written_as_markdown_and_html(tmp_path: Path) -> None:
     sc = loads(OMM, "books.yaml")
-    files = write_documents(build_documents(sc, replay(sc)), tmp_path / "docs")
+    files = write_documents(_build(sc), tmp_path / "docs")
     assert len(files) == 6
     html = next(p for p in files if p.suffix == ".html").read_text()
     assert html.startswith("<!doctype html>") and "<table>" in html

@@ -128,7 +128,7 @@ def test_bad_event_exits_2_naming_file_event_and_field(tmp_path: Path, case: str
     assert msg.count("\n") <= 2, msg  # one clear message
     assert result.stdout == ""  # nothing half-replayed is printed
     with pytest.raises(ScenarioError) as e:
-        from regsho.engine.replay import replay
+        from regsho.app.replay import replay
 
         replay(load(path))
     assert e.value.field == fld

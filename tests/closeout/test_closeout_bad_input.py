@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from regsho.adapters.scenario import ScenarioError, loads
-from regsho.engine.replay import ReplayResult, replay
+from regsho.app.replay import ReplayResult, replay
 
 HEAD = """
 version: 1

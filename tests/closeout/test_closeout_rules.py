@@ -9,7 +9,7 @@ import pytest
 from regsho.calendars import ET, Calendars
 from regsho.core.events import CloseOutMethod, FailOrigin, SecurityKind
 from regsho.law.params import RegimeError
-from regsho.rules import r203_b3, r204
+from regsho.rules import r203_b3, r204, r204_b
 
 D = dt.date
 
@@ -139,15 +139,15 @@ def test_implied_trade_date_is_latest_regular_way(cal: Calendars) -> None:
 
 
 def test_certification_and_pre_borrow_end(cal: Calendars) -> None:
-    assert r204.certification_counts(T("2024-06-05T09:30"), T("2024-06-05T09:30"))
-    assert not r204.certification_counts(T("2024-06-05T09:30:01"), T("2024-06-05T09:30"))
-    assert r204.pre_borrow_end(T("2024-06-05T10:00"), cal) == T("2024-06-07T00:00")  # T+1
-    assert r204.pre_borrow_end(T("2021-01-28T10:00"), cal) == T("2021-02-02T00:00")  # T+2
-    assert r204.pre_borrow_end(T("2016-03-07T10:00"), cal) == T("2016-03-11T00:00")  # T+3
-    assert r204.pre_borrow_end(T("2024-10-14T10:00"), cal) == T("2024-10-16T00:00")  # Columbus Day trade
-    assert r204.pre_borrow_rule("204(a)") == "204(b)"
-    assert r204.pre_borrow_rule("204T(a)(3)") == "204T(b)"
-    assert r204.pre_borrow_rule("203(b)(2)(ii)") is None
+    assert r204_b.certification_counts(T("2024-06-05T09:30"), T("2024-06-05T09:30"))
+    assert not r204_b.certification_counts(T("2024-06-05T09:30:01"), T("2024-06-05T09:30"))
+    assert r204_b.pre_borrow_end(T("2024-06-05T10:00"), cal) == T("2024-06-07T00:00")  # T+1
+    assert r204_b.pre_borrow_end(T("2021-01-28T10:00"), cal) == T("2021-02-02T00:00")  # T+2
+    assert r204_b.pre_borrow_end(T("2016-03-07T10:00"), cal) == T("2016-03-11T00:00")  # T+3
+    assert r204_b.pre_borrow_end(T("2024-10-14T10:00"), cal) == T("2024-10-16T00:00")  # Columbus Day trade
+    assert r204_b.pre_borrow_rule("204(a)") == "204(b)"
+    assert r204_b.pre_borrow_rule("204T(a)(3)") == "204T(b)"
+    assert r204_b.pre_borrow_rule("203(b)(2)(ii)") is None
 
 
 def test_cyclical_window(cal: Calendars) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from regsho.adapters.scenario import load
-from regsho.engine.check import check
-from regsho.engine.replay import replay
+from regsho.app.check import check
+from regsho.app.replay import replay
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"

@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import EXAMPLES
 
+from regsho.adapters.results_json import decision_json
 from regsho.adapters.scenario import ScenarioError, load, loads
-from regsho.engine.replay import decision_json, replay
+from regsho.app.replay import replay
 from regsho.store import Store, StoreError
 
 DAY1 = """

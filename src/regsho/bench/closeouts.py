@@ -126,11 +126,7 @@ def build(
 
 
 def run(year: int, fails_per_day: int, seed: int, console: Console) -> dict[str, Any]:
-    import importlib
-
-    from regsho.engine import replay as replay_mod
-
-    importlib.import_module("regsho.engine.closeout")
+    from regsho.app.replay import replay
     t0 = time.perf_counter()
     sc = build(year=year, fails_per_day=fails_per_day, seed=seed)
     t_build = time.perf_counter() - t0
@@ -152,7 +148,7 @@ def run(year: int, fails_per_day: int, seed: int, console: Console) -> dict[str,
 
     gc.collect()
     t0 = time.perf_counter()
-    result = replay_mod.replay(sc)
+    result = replay(sc)
     t_engine = time.perf_counter() - t0
     figures = {
         "events": n,

@@ -25,6 +25,9 @@ SETTLEMENT_OVERRIDES: Final[Mapping[dt.date, bool]] = {
     dt.date(2025, 1, 9): True,
 }
 
+REGULAR_OPEN: Final = dt.time(9, 30)
+REGULAR_CLOSE: Final = dt.time(16, 0)
+
 DEFAULT_START: Final = dt.date(2004, 1, 1)
 DEFAULT_END: Final = dt.date(2030, 12, 31)
 
@@ -54,9 +57,13 @@ class Calendars:
         overrides: Mapping[dt.date, bool] = SETTLEMENT_OVERRIDES,
         nyse_sessions: Iterable[dt.date] | None = None,
         fed_holidays: Iterable[dt.date] | None = None,
+        session_times: Mapping[dt.date, tuple[dt.time, dt.time]] | None = None,
     ) -> None:
         if nyse_sessions is None:
-            nyse_sessions = _xnys_sessions(start, end)
+            sessions = _xnys_sessions(start, end)
+            nyse_sessions = list(sessions)
+            if session_times is None:
+                session_times = sessions
         if fed_holidays is None:
             fed_holidays = _fed_holidays(start.year, end.year)
         self.start = start
@@ -73,6 +80,12 @@ class Calendars:
         self._trading: tuple[int, ...] = tuple(d.toordinal() for d in trading)
         self._settlement: tuple[int, ...] = tuple(sorted(d.toordinal() for d in settle))
         self._trading_set = frozenset(self._trading)
+        #: Regular trading hours of each session whose open or close differs from 09:30-16:00 ET (early closes,
+        #: late opens), from the exchange calendar's schedule.
+        self._special_hours: dict[int, tuple[dt.time, dt.time]] = {
+            d.toordinal(): hours for d, hours in (session_times or {}).items()
+            if hours != (REGULAR_OPEN, REGULAR_CLOSE) and start <= d <= end
+        }
         self._settlement_set = frozenset(self._settlement)
         weekmask = "1111111"
         all_days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
@@ -172,8 +185,13 @@ class Calendars:
                     f"trade dates {lo}..{hi} reach outside the calendars' span {self.start}..{self.end}"
                 )
         base = np.busday_offset(td, 0, roll="backward", busdaycal=self.settlement_busdays)
-        cycle = np.where(td >= np.datetime64(params.T1_CYCLE), 1,
-                         np.where(td >= np.datetime64(params.T2_CYCLE), 2, 3))
+        cycle = np.zeros(td.shape, dtype=np.int64)
+        for row in params.history("settlement.cycle_days"):  # the cycle by trade date, from the parameter table
+            assert isinstance(row.value, int)
+            cycle = np.where(td >= np.datetime64(row.effective), row.value, cycle)
+        if td.size and int(cycle.min()) == 0:
+            raise params.RegimeError(f"trade dates before {params.history('settlement.cycle_days')[0].effective} "
+                                     "have no settlement cycle in the parameter table")
         return np.busday_offset(base, cycle, roll="backward", busdaycal=self.settlement_busdays)
 
     # -- instants ---------------------------------------------------------------------------------------------
@@ -187,18 +205,39 @@ class Calendars:
         """The end of a day: 00:00 ET of the next calendar day (docs/scenarios.md, convention 16)."""
         return dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), tzinfo=ET)
 
+    def session_hours(self, d: dt.date) -> tuple[dt.time, dt.time]:
+        """Regular trading hours of the NYSE session on ``d`` (ET), early closes included (Reg NMS Rule 600(b):
+        "regular trading hours"; times from the exchange calendar's schedule). A day without a session has the
+        regular 09:30-16:00 times, used only for deadlines that the rules place on it."""
+        return self._special_hours.get(self._check(d), (REGULAR_OPEN, REGULAR_CLOSE))
+
     def open_of(self, d: dt.date) -> dt.datetime:
-        """The beginning of regular trading hours (09:30 ET) on ``d``."""
-        t = params.value("rth.open", d)
-        assert isinstance(t, dt.time)
-        return self.at_time(d, t)
+        """The beginning of regular trading hours on ``d`` (09:30 ET on NYSE)."""
+        return self.at_time(d, self.session_hours(d)[0])
+
+    def close_of(self, d: dt.date) -> dt.datetime:
+        """The end of regular trading hours on ``d``: 16:00 ET, 13:00 on an early close."""
+        return self.at_time(d, self.session_hours(d)[1])
+
+    def in_regular_hours(self, at: dt.datetime) -> bool:
+        """Whether ``at`` falls within the regular trading hours of a trading day (open and close included)."""
+        d = at.astimezone(ET)
+        day = d.date()
+        if not self.is_trading_day(day):
+            return False
+        o, c = self.session_hours(day)
+        return o <= d.time() <= c
 
 
-def _xnys_sessions(start: dt.date, end: dt.date) -> list[dt.date]:
+def _xnys_sessions(start: dt.date, end: dt.date) -> dict[dt.date, tuple[dt.time, dt.time]]:
+    """XNYS sessions with their regular trading hours in ET (exchange_calendars' ``schedule``, early closes in)."""
     import exchange_calendars as xc
 
     cal = xc.get_calendar("XNYS", start=start.isoformat(), end=end.isoformat())
-    return [ts.date() for ts in cal.sessions]
+    sched = cal.schedule
+    opens = sched["open"].dt.tz_convert(ET)
+    closes = sched["close"].dt.tz_convert(ET)
+    return {ts.date(): (o.time(), c.time()) for ts, o, c in zip(sched.index, opens, closes, strict=True)}
 
 
 def _fed_holidays(first_year: int, last_year: int) -> list[dt.date]:

@@ -6,6 +6,7 @@ maintained, widely used libraries made for exactly this.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
-from regsho.engine.replay import ReplayResult, replay
+from regsho.app.replay import ReplayResult, replay
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
 
@@ -72,7 +73,7 @@ def replay_cmd(
     = False,
 ) -> None:
     """Replay scenario files through the engine; print JSON, or check expectations with --check."""
-    from regsho.engine.check import check as check_result
+    from regsho.app.check import check as check_result
 
     try:
         done = _load_and_replay(files)
@@ -133,8 +134,9 @@ def explain_decision(d: Decision, console: Console) -> None:
             console.print(f"    {escape(k)} = {escape(_plain(v))}", highlight=False)
     if d.params:
         console.print("  Parameters used:")
-        for k, v in d.params:
-            console.print(f"    {k} = {v}", highlight=False)
+        for p in d.params:
+            console.print(f"    {p.name} = {_plain(p.value)} (in force from {p.effective.isoformat()}; {p.cite})",
+                          highlight=False)
 
 
 @app.command("explain")
@@ -177,7 +179,8 @@ def demo_cmd(
         done = _load_and_replay(paths)
     except ScenarioError as e:
         raise _bad_input(e) from None
-    from regsho.cli.closeouts import render, status
+    from regsho.app.closeouts import status
+    from regsho.cli.closeouts import render
 
     for sc, r in done:
         out.print(summary_table(sc, r))
@@ -203,7 +206,8 @@ def closeouts_cmd(
 ) -> None:
     """The daily close-out run: what is due, what was missed, who is in the penalty box and since when."""
     from regsho.adapters.scenario import _Bad, parse_datetime
-    from regsho.cli.closeouts import cut, render, run_with_progress, status
+    from regsho.app.closeouts import cut, status
+    from regsho.cli.closeouts import render, run_with_progress
     from regsho.reports import build_documents, write_documents
     from regsho.store import StoreError
 
@@ -230,14 +234,16 @@ def closeouts_cmd(
                 raise typer.Exit(2)
             st = status(result, when)
             if documents is not None:
-                written = write_documents(build_documents(sc, result), documents)
-                st["documents"] = [str(p) for p in written]
+                written = write_documents(build_documents(
+                    result.book, [se.event for se in sc.events], result.notices, result.pre_borrow,
+                    result.obligations), documents)
+                st = dataclasses.replace(st, documents=tuple(str(p) for p in written))
             if as_json:
-                docs_out.append({"scenario": sc.name, "file": sc.path, **st})
+                docs_out.append({"scenario": sc.name, "file": sc.path, **st.to_json()})
             else:
                 render(sc, st, out)
                 if documents is not None:
-                    out.print(f"{len(st['documents'])} document files written to {documents}", highlight=False)
+                    out.print(f"{len(st.documents)} document files written to {documents}", highlight=False)
     except ScenarioError as e:
         raise _bad_input(e) from None
     except StoreError as e:

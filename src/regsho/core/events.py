@@ -12,24 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from regsho.core.book import Account as Account
+from regsho.core.book import AccountType as AccountType
+from regsho.core.book import Firm as Firm
+from regsho.core.book import Security as Security
+from regsho.core.book import SecurityKind as SecurityKind
+
 
 class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"  # marked long
     SELL_SHORT = "sell_short"
     SELL_SHORT_EXEMPT = "sell_short_exempt"
-
-
-class AccountType(StrEnum):
-    MARKET_MAKER = "market_maker"
-    PROPRIETARY = "proprietary"
-    CUSTOMER = "customer"
-
-
-class SecurityKind(StrEnum):
-    STOCK = "stock"
-    ETF = "etf"
-    ADR = "adr"
 
 
 class FailOrigin(StrEnum):
@@ -58,27 +52,6 @@ class CertifyBasis(StrEnum):
 EXEMPT_PROVISIONS: frozenset[str] = frozenset(
     ["201(c)"] + [f"201(d)({i})" for i in range(1, 8)]
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Security:
-    symbol: str
-    kind: SecurityKind = SecurityKind.STOCK
-    htb: bool = False
-    shares_outstanding: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: str
-    bd: str
-    type: AccountType
-
-
-@dataclass(frozen=True, slots=True)
-class Firm:
-    id: str
-    clears_for: tuple[str, ...] = ()
 
 
 # -- events -------------------------------------------------------------------------------------------------

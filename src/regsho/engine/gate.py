@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 
 from regsho.core.events import AccountType, Order, Side
+from regsho.core.records import ParamValue
 from regsho.engine.snapshot import LocateState, Snapshot
 from regsho.law import citations as c
 from regsho.law import params
 from regsho.law import reasons as r
 from regsho.law.decision import ACCEPT, REJECT, Consumption, Decision
-from regsho.rules import r200, r201, r203
+from regsho.rules import r200, r201, r203_b1, r203_b2, r204_b
 
 _CODES = r.CODES
+_REG_SHO = params.regime_start("regime.reg_sho")  # read once: the gate runs every few microseconds
 _MM = AccountType.MARKET_MAKER
 _EMPTY: tuple[Consumption, ...] = ()
 
@@ -76,10 +78,10 @@ def _age_label(age: dt.timedelta) -> str:
 def decide(order: Order, snap: Snapshot) -> Decision:
     """Decide one order against the snapshot (17 CFR 242.200(g), 201, 203(b), 204(b))."""
     at = order.at
-    if at.date() < params.REG_SHO_COMPLIANCE:
+    if at.date() < _REG_SHO:
         raise GateError(
             f"order {order.id} at {at.isoformat()} is before Regulation SHO's compliance date "
-            f"{params.REG_SHO_COMPLIANCE}; no earlier regime is implemented"
+            f"{_REG_SHO}; no earlier regime is implemented"
         )
     symbol = order.symbol
     sec = snap.securities.get(symbol)
@@ -103,11 +105,11 @@ def decide(order: Order, snap: Snapshot) -> Decision:
                         details=((r.NOT_NET_LONG,
                                   f"net long available {avail} (position {position} less open sells "
                                   f"{open_sells}) is less than the {order.qty} shares marked long"),))
-    return _decide_short(order, snap, sec.htb, acct.bd, acct.type is _MM, position, open_sells)
+    return _decide_short(order, snap, acct.bd, acct.type is _MM, position, open_sells)
 
 
 def _decide_short(
-    order: Order, snap: Snapshot, static_htb: bool, bd: str, is_mm: bool, position: int, open_sells: int
+    order: Order, snap: Snapshot, bd: str, is_mm: bool, position: int, open_sells: int
 ) -> Decision:
     at = order.at
     symbol = order.symbol
@@ -116,9 +118,9 @@ def _decide_short(
     passed: list[str] = []
     details: list[tuple[str, str]] = []
     extra_cites: list[str] = []
-    used_params: list[tuple[str, object]] = []
+    used_params: list[ParamValue] = []
     threshold = symbol in snap.threshold_symbols
-    htb = static_htb or symbol in snap.htb_symbols
+    htb = symbol in snap.htb_symbols
     window = snap.ssr.get(symbol)
     restricted = r201.in_force(window, at)
     facts: list[tuple[str, object]] = [
@@ -127,11 +129,13 @@ def _decide_short(
     ]
     if window is not None:
         facts.append(("rule201.window", window))
+        if restricted:
+            used_params.extend(snap.ssr_params.get(symbol, ()))
 
     # 1. Marking, 200(g)(2), and Rule 201
     if order.side is Side.SELL_SHORT_EXEMPT:
         facts.append(("exempt", order.exempt))
-        problem = r201.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
+        problem = r200.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
         if problem is not None:
             failing.append(r.SHORT_EXEMPT_INVALID)
             details.append((r.SHORT_EXEMPT_INVALID, problem))
@@ -160,7 +164,7 @@ def _decide_short(
     pb_cite: str | None = None
     pb_key = (bd, symbol)
     periods = snap.pre_borrow_periods.get(pb_key)
-    pb_rule = r203.pre_borrow_rule_in_force(periods, at) if periods else None
+    pb_rule = r204_b.pre_borrow_rule_in_force(periods, at) if periods else None
     if pb_rule is not None:
         facts.append(("pre_borrow.required", pb_rule))
         avail, takes = _pre_borrow_take(snap, pb_key, at, qty)
@@ -179,7 +183,7 @@ def _decide_short(
         review = snap.mm_review.get((order.account, symbol))
         facts.append(("account.market_maker", is_mm))
         facts.append(("mm_review.bona_fide", review))
-        if r203.bona_fide_mm_exception(is_mm, review):
+        if r203_b2.bona_fide_mm_exception(is_mm, review):
             passed.insert(0, r.BONA_FIDE_MARKET_MAKING)
         else:
             failing.append(r.NOT_BONA_FIDE_MARKET_MAKING)
@@ -190,7 +194,7 @@ def _decide_short(
     else:
         # 3b. Locate coverage, 203(b)(1)
         code, consume, locate_used, detail = _locate_coverage(
-            order, snap, bd, r203.reuse_barred(htb, threshold), threshold, facts, used_params)
+            order, snap, bd, r203_b1.reuse_barred(htb, threshold), threshold, facts, used_params)
         if code in _ACCEPT_CODES:
             passed.insert(0, code)
         else:
@@ -207,7 +211,7 @@ def _decide_short(
         if stale:
             failing.append(r.REFERENCE_DATA_STALE)
             details.append((r.REFERENCE_DATA_STALE, ", ".join(stale) + f" missing or older than {max_age}"))
-            used_params.append(("reference_max_age", _age_label(max_age)))
+            facts.append(("reference_max_age", _age_label(max_age)))
 
     if failing:
         codes = tuple(failing)
@@ -261,7 +265,7 @@ def _locate_coverage(
     barred: bool,
     threshold: bool,
     facts: list[tuple[str, object]],
-    used_params: list[tuple[str, object]],
+    used_params: list[ParamValue],
 ) -> tuple[str, tuple[Consumption, ...], str | None, str | None]:
     """docs/scenarios.md, convention 8. Returns (code, consumption, locate id, detail)."""
     at = order.at
@@ -276,7 +280,7 @@ def _locate_coverage(
         facts.append(("locate.fresh", loc.fresh))
         facts.append(("locate.freed", loc.freed))
         facts.append(("locate.day", loc.day))
-        code = r203.named_locate_code(order.account, order.symbol, qty, at, loc.account, loc.symbol,
+        code = r203_b1.named_locate_code(order.account, order.symbol, qty, at, loc.account, loc.symbol,
                                       loc.granted_at, loc.good_until, loc.fresh, loc.freed, loc.day, barred)
         if code in (r.LOCATE, r.LOCATE_REUSED):
             return code, _locate_take(loc, qty), loc.id, None
@@ -318,8 +322,9 @@ def _locate_coverage(
     facts.append(("etb.listed", listed))
     if listed:
         facts.append(("etb.as_of", snap.etb_as_of))
-        used_params.append(("locate.etb_max_age", _age_label(etb_max_age)))
-    if r203.etb_covers(listed, snap.etb_as_of, at, etb_max_age, threshold):
+        if snap.etb_max_age_param is not None:
+            used_params.append(snap.etb_max_age_param)
+    if r203_b1.etb_covers(listed, snap.etb_as_of, at, etb_max_age, threshold):
         return r.EASY_TO_BORROW, _EMPTY, None, None
     avail, takes = _pre_borrow_take(snap, (bd, order.symbol), at, qty)
     if takes is not None:

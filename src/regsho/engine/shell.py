@@ -29,18 +29,17 @@ from regsho.core.events import (
     SsrTrigger,
     ThresholdList,
 )
+from regsho.engine.errors import EngineInputError
 from regsho.engine.gate import decide
+from regsho.engine.lifecycles import LOCATE, RULE201, LocateEvent, Restriction, RestrictionEvent
 from regsho.engine.snapshot import LocateState, PreBorrowState, Snapshot
 from regsho.law import params
 from regsho.law.decision import Decision
+from regsho.rules import r201
 
 
-class GateInputError(ValueError):
+class GateInputError(EngineInputError):
     """Bad input to the gate's shell; ``field`` names the offending field of the event."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(slots=True)
@@ -80,6 +79,10 @@ class GateShell:
         self.snap = Snapshot(reference_max_age=reference_max_age)
         for s in securities:
             self.snap.securities[s.symbol] = s
+        # ``htb: true`` on a security is the hard-to-borrow list in force from the start (docs/scenarios.md, the
+        # event table); a later ``htb_list`` replaces it like any other list.
+        self.snap.htb_symbols = frozenset(s.symbol for s in self.snap.securities.values() if s.htb)
+        self.rule201: dict[str, Restriction] = {}
         for a in accounts:
             self.snap.accounts[a.id] = a
         self.orders: dict[str, OrderState] = {}
@@ -89,6 +92,8 @@ class GateShell:
 
     def add_security(self, s: Security) -> None:
         self.snap.securities[s.symbol] = s
+        if s.htb and self.snap.htb_as_of is None:
+            self.snap.htb_symbols = self.snap.htb_symbols | {s.symbol}
 
     def add_account(self, a: Account) -> None:
         self.snap.accounts[a.id] = a
@@ -96,7 +101,10 @@ class GateShell:
     def etb_list(self, ev: EtbList) -> None:
         self.snap.etb_symbols = ev.symbols
         self.snap.etb_as_of = ev.at
-        self.snap.etb_max_age = params.value("locate.etb_max_age", ev.at.date())  # type: ignore[assignment]
+        row = params.lookup("locate.etb_max_age", ev.at.date())
+        assert isinstance(row.value, dt.timedelta)
+        self.snap.etb_max_age = row.value
+        self.snap.etb_max_age_param = row
 
     def htb_list(self, ev: HtbList) -> None:
         self.snap.htb_symbols = ev.symbols
@@ -107,22 +115,20 @@ class GateShell:
         self.snap.threshold_as_of = ev.at
 
     def ssr(self, ev: SsrTrigger) -> None:
-        day = ev.at.date()
-        if day < params.RULE_201:
-            raise GateInputError("at", f"a Rule 201 trigger before its compliance date {params.RULE_201} "
-                                       f"({day}) is not possible")
-        if not self.cal.is_trading_day(day):
-            raise GateInputError("at", f"{day} is not a trading day: the circuit breaker triggers only during "
-                                       "regular trading hours")
-        rth_open, rth_close = params.value("rth.open", day), params.value("rth.close", day)
-        assert isinstance(rth_open, dt.time) and isinstance(rth_close, dt.time)
-        if not rth_open <= ev.at.timetz().replace(tzinfo=None) <= rth_close:
-            raise GateInputError("at", f"{ev.at.time().isoformat()} is outside regular trading hours "
-                                       f"({rth_open:%H:%M}-{rth_close:%H:%M} ET), when alone the circuit breaker "
-                                       "can trigger (17 CFR 242.201(b)(1); Rule 201 FAQ 2.2)")
-        from regsho.rules import r201
-
-        self.snap.ssr[ev.symbol] = r201.extend_window(self.snap.ssr.get(ev.symbol), ev.at, self.cal)
+        """17 CFR 242.201(b)(1): the listing market has triggered the circuit breaker at ``ev.at``."""
+        why = r201.may_trigger(ev.at, self.cal)
+        if why is not None:
+            raise GateInputError("at", why)
+        with params.trace() as used:
+            current = self.snap.ssr.get(ev.symbol)
+            state = self.rule201.get(ev.symbol, RULE201.initial)
+            if state is Restriction.RESTRICTED and not r201.in_force(current, ev.at):
+                state = RULE201.step(state, RestrictionEvent.WINDOW_ENDED, ev.symbol)
+            event = RestrictionEvent.RETRIGGERED if state is Restriction.RESTRICTED else RestrictionEvent.TRIGGERED
+            self.rule201[ev.symbol] = RULE201.step(state, event, ev.symbol)
+            self.snap.ssr[ev.symbol] = r201.extend_window(current if state is Restriction.RESTRICTED else None,
+                                                          ev.at, self.cal)
+        self.snap.ssr_params[ev.symbol] = tuple(used)
 
     def mm_status(self, ev: MmStatus) -> None:
         self.snap.mm_review[(ev.account, ev.symbol)] = ev.bona_fide
@@ -136,7 +142,7 @@ class GateShell:
         if ev.id in self.snap.locates:
             raise GateInputError("id", f"locate id {ev.id} is already used")
         st = LocateState(ev.id, ev.account, ev.symbol, ev.qty, ev.at, ev.good_until, ev.day, ev.source,
-                         fresh=ev.qty)
+                         fresh=ev.qty, status=LOCATE.initial)
         self.snap.locates[ev.id] = st
         self.snap.account_locates.setdefault((ev.account, ev.symbol), []).append(st)
 
@@ -198,6 +204,8 @@ class GateShell:
                     else:
                         loc.freed -= cons.qty
                     loc.consumed += cons.qty
+                    loc.status = LOCATE.step(loc.status, LocateEvent.CONSUMED_PART if loc.fresh + loc.freed
+                                             else LocateEvent.CONSUMED_ALL, loc.id)
                     loc.last_consumed_seq = self._seq
                     loc.last_consumed_day = day
             if ev.side is not Side.BUY:
@@ -255,6 +263,8 @@ class GateShell:
             loc.consumed -= n
             loc.freed += n
             qty -= n
+            if n:
+                loc.status = LOCATE.step(loc.status, LocateEvent.RELEASED, loc.id)
 
     def cancel(self, ev: Cancel) -> None:
         st = self._state(ev.order)
@@ -287,3 +297,4 @@ class GateShell:
                     loc.fresh += n
                 else:
                     loc.freed += n
+                loc.status = LOCATE.step(loc.status, LocateEvent.RELEASED, loc.id)

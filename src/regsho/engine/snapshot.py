@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from regsho.core.events import Account, Security
+from regsho.core.records import ParamValue
+from regsho.engine.lifecycles import LocateStatus
 
 
 @dataclass(slots=True)
@@ -31,6 +33,7 @@ class LocateState:
     executed: int = 0
     last_consumed_seq: int = -1
     last_consumed_day: dt.date | None = None
+    status: LocateStatus = LocateStatus.GRANTED
 
 
 @dataclass(slots=True)
@@ -72,5 +75,9 @@ class Snapshot:
     open_sells: dict[tuple[str, str], int] = field(default_factory=dict)
     mm_review: dict[tuple[str, str], bool] = field(default_factory=dict)
     etb_max_age: dt.timedelta = dt.timedelta(hours=24)
+    #: the parameter row the ETB freshness limit came from (recorded in the decisions that rely on the list)
+    etb_max_age_param: ParamValue | None = None
+    #: the parameters that set each symbol's Rule 201 window
+    ssr_params: dict[str, tuple[ParamValue, ...]] = field(default_factory=dict)
     #: Fail-closed freshness limit for the threshold and hard-to-borrow lists (None: not enforced).
     reference_max_age: dt.timedelta | None = None

@@ -7,10 +7,12 @@ date they are applied to. A date before a parameter's first effective date is an
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache, lru_cache
 from typing import Final
 
+from regsho.core.records import ParamValue as ParamValue
 from regsho.law import citations as c
 
 
@@ -18,115 +20,88 @@ class RegimeError(ValueError):
     """A date falls before the earliest implemented regime for a parameter."""
 
 
-@dataclass(frozen=True, slots=True)
-class ParamValue:
-    """One value of a parameter, in force from ``effective`` until the next value's date."""
-
-    name: str
-    effective: dt.date
-    value: object
-    cite: str
-    note: str = ""
-
-
 def _d(s: str) -> dt.date:
     return dt.date.fromisoformat(s)
 
 
-# Regime dates (DESIGN principle 2). Each is a parameter whose value is the date itself.
-REG_SHO_COMPLIANCE: Final = _d("2005-01-03")
-SHORT_EXEMPT_REMOVED: Final = _d("2007-07-06")
-GRANDFATHER_REMOVED: Final = _d("2007-10-15")
-RULE_204T: Final = _d("2008-09-18")
-OPTIONS_MM_EXCEPTION_REMOVED: Final = _d("2008-10-17")
-RULE_204: Final = _d("2009-07-31")
-RULE_201: Final = _d("2011-02-28")
-T2_CYCLE: Final = _d("2017-09-05")
-T1_CYCLE: Final = _d("2024-05-28")
-
 TABLE: Final[tuple[ParamValue, ...]] = (
     # Regimes
-    ParamValue("regime.reg_sho", REG_SHO_COMPLIANCE, REG_SHO_COMPLIANCE, c.REG_SHO_ADOPTING,
+    ParamValue("regime.reg_sho", _d("2005-01-03"), _d("2005-01-03"), c.REG_SHO_ADOPTING,
                "compliance date of Regulation SHO"),
-    ParamValue("regime.short_exempt_removed", SHORT_EXEMPT_REMOVED, SHORT_EXEMPT_REMOVED,
+    ParamValue("regime.short_exempt_removed", _d("2007-07-06"), _d("2007-07-06"),
                c.SHORT_EXEMPT_REMOVED, "tick test repealed; 'short exempt' marking removed"),
-    ParamValue("regime.grandfather_removed", GRANDFATHER_REMOVED, GRANDFATHER_REMOVED,
+    ParamValue("regime.grandfather_removed", _d("2007-10-15"), _d("2007-10-15"),
                "Release 34-56212 (2007)", "203(b)(3) grandfather provision eliminated"),
-    ParamValue("regime.rule_204t", RULE_204T, RULE_204T, "Release 34-58572 (2008)",
+    ParamValue("regime.rule_204t", _d("2008-09-18"), _d("2008-09-18"), "Release 34-58572 (2008)",
                "temporary Rule 204T by emergency order"),
-    ParamValue("regime.options_mm_exception_removed", OPTIONS_MM_EXCEPTION_REMOVED,
-               OPTIONS_MM_EXCEPTION_REMOVED, "Release 34-58775, 73 FR 61690 (2008)",
+    ParamValue("regime.options_mm_exception_removed", _d("2008-10-17"),
+               _d("2008-10-17"), "Release 34-58775, 73 FR 61690 (2008)",
                "options market-maker exception of 203(b)(3) eliminated"),
-    ParamValue("regime.rule_204", RULE_204, RULE_204, "Release 34-60388, 74 FR 38266 (2009)",
+    ParamValue("regime.rule_204", _d("2009-07-31"), _d("2009-07-31"), "Release 34-60388, 74 FR 38266 (2009)",
                "Rule 204 made permanent"),
-    ParamValue("regime.rule_201", RULE_201, RULE_201, c.RULE201_ADOPTING,
+    ParamValue("regime.rule_201", _d("2011-02-28"), _d("2011-02-28"), c.RULE201_ADOPTING,
                "Rule 201 compliance date (short exempt marking reinstated)"),
     # Settlement cycle, by trade date (Rule 15c6-1)
     ParamValue("settlement.cycle_days", _d("1995-06-07"), 3, c.RULE_15C6_1, "T+3"),
-    ParamValue("settlement.cycle_days", T2_CYCLE, 2, c.T2_RELEASE, "T+2 from trade date 2017-09-05"),
-    ParamValue("settlement.cycle_days", T1_CYCLE, 1, c.T1_RELEASE, "T+1 from trade date 2024-05-28"),
+    ParamValue("settlement.cycle_days", _d("2017-09-05"), 2, c.T2_RELEASE, "T+2 from trade date 2017-09-05"),
+    ParamValue("settlement.cycle_days", _d("2024-05-28"), 1, c.T1_RELEASE, "T+1 from trade date 2024-05-28"),
     # Threshold securities, 203(c)(6)
-    ParamValue("threshold.min_fail_shares", REG_SHO_COMPLIANCE, 10_000, c.R203_C6,
+    ParamValue("threshold.min_fail_shares", _d("2005-01-03"), 10_000, c.R203_C6,
                "aggregate fails of 10,000 shares or more"),
-    ParamValue("threshold.min_fail_fraction_tso", REG_SHO_COMPLIANCE, 0.005, c.R203_C6,
+    ParamValue("threshold.min_fail_fraction_tso", _d("2005-01-03"), 0.005, c.R203_C6,
                "fails at least 0.5% of total shares outstanding"),
-    ParamValue("threshold.consecutive_days", REG_SHO_COMPLIANCE, 5, c.R203_C6,
+    ParamValue("threshold.consecutive_days", _d("2005-01-03"), 5, c.R203_C6,
                "for five consecutive settlement days"),
     # Threshold close-out, 203(b)(3)
-    ParamValue("closeout.threshold_days", REG_SHO_COMPLIANCE, 13, c.R203_B3,
+    ParamValue("closeout.threshold_days", _d("2005-01-03"), 13, c.R203_B3,
                "thirteen consecutive settlement days"),
-    ParamValue("closeout.phase_out_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(i)",
+    ParamValue("closeout.phase_out_days", _d("2007-10-15"), 35, c.CFR + "203(b)(3)(i)",
                "35 consecutive settlement days for grandfathered fails (and Rule 144, options MM phase-out)"),
-    ParamValue("closeout.rule144_extended", REG_SHO_COMPLIANCE, False, c.R203_B3,
+    ParamValue("closeout.rule144_extended", _d("2005-01-03"), False, c.R203_B3,
                "before 2007-10-15 a Rule 144 fail in a threshold security had the 13-day period"),
-    ParamValue("closeout.rule144_extended", GRANDFATHER_REMOVED, True, c.R203_B3_II,
+    ParamValue("closeout.rule144_extended", _d("2007-10-15"), True, c.R203_B3_II,
                "from 2007-10-15 a Rule 144 fail in a threshold security has 35 consecutive settlement days"),
-    ParamValue("closeout.rule144_days", GRANDFATHER_REMOVED, 35, c.CFR + "203(b)(3)(ii)",
+    ParamValue("closeout.rule144_days", _d("2007-10-15"), 35, c.CFR + "203(b)(3)(ii)",
                "35 consecutive settlement days for Rule 144 sales in threshold securities"),
     # Rule 204 / 204T close-out, counted in settlement days after the settlement date
-    ParamValue("closeout.short_sale_days", RULE_204T, 1, c.R204_A, "S+1 (Rule 204T, then 204(a))"),
-    ParamValue("closeout.long_sale_days", RULE_204T, 3, c.CFR + "204(a)(1)", "S+3 for long sales"),
-    ParamValue("closeout.market_maker_days", RULE_204T, 3, c.CFR + "204(a)(3)",
+    ParamValue("closeout.short_sale_days", _d("2008-09-18"), 1, c.R204_A, "S+1 (Rule 204T, then 204(a))"),
+    ParamValue("closeout.long_sale_days", _d("2008-09-18"), 3, c.CFR + "204(a)(1)", "S+3 for long sales"),
+    ParamValue("closeout.market_maker_days", _d("2008-09-18"), 3, c.CFR + "204(a)(3)",
                "S+3 for bona fide market making"),
-    ParamValue("closeout.deemed_to_own_calendar_days", REG_SHO_COMPLIANCE, 35, c.R203_B2_II,
+    ParamValue("closeout.deemed_to_own_calendar_days", _d("2005-01-03"), 35, c.R203_B2_II,
                "35 calendar days after trade date (203(b)(2)(ii); 204(a)(2) from 2008)"),
-    ParamValue("closeout.cyclical_fail_days", REG_SHO_COMPLIANCE, 5, "regsho convention (docs/scenarios.md 12)",
+    ParamValue("closeout.cyclical_fail_days", _d("2005-01-03"), 5, "regsho convention (docs/scenarios.md 12)",
                "a new fail within 5 settlement days of a close-out, with short sales between"),
     # Which close-out regime a fail is under, by its settlement date (docs/scenarios.md, convention 14)
-    ParamValue("closeout.rule204_regime", REG_SHO_COMPLIANCE, "none", c.REG_SHO_ADOPTING,
+    ParamValue("closeout.rule204_regime", _d("2005-01-03"), "none", c.REG_SHO_ADOPTING,
                "before Rule 204T only 203(b)(3) (threshold securities) and 203(b)(2)(ii) applied"),
-    ParamValue("closeout.rule204_regime", RULE_204T, "204T", c.REL_204T_EMERGENCY,
+    ParamValue("closeout.rule204_regime", _d("2008-09-18"), "204T", c.REL_204T_EMERGENCY,
                "temporary Rule 204T for fails settling from 2008-09-18"),
-    ParamValue("closeout.rule204_regime", RULE_204, "204", c.REL_204_FINAL,
+    ParamValue("closeout.rule204_regime", _d("2009-07-31"), "204", c.REL_204_FINAL,
                "Rule 204 for fails settling from 2009-07-31"),
     # Rule 204T market-maker attestation (FINRA Regulatory Notice 08-50)
-    ParamValue("closeout.mm_attestation_required", RULE_204T, True, c.FINRA_08_50,
+    ParamValue("closeout.mm_attestation_required", _d("2008-09-18"), True, c.FINRA_08_50,
                "a market maker's fail gets S+3 only with a written attestation"),
-    ParamValue("closeout.mm_attestation_required", OPTIONS_MM_EXCEPTION_REMOVED, False, c.REL_204T_INTERIM,
+    ParamValue("closeout.mm_attestation_required", _d("2008-10-17"), False, c.REL_204T_INTERIM,
                "interim final Rule 204T no longer requires the written attestation (fn. 84)"),
-    ParamValue("closeout.mm_attestation_days", RULE_204T, 1, c.FINRA_08_50,
+    ParamValue("closeout.mm_attestation_days", _d("2008-09-18"), 1, c.FINRA_08_50,
                "the attestation is due by the close of business on S+1"),
     # 203(b)(3) exceptions to the 13-day count (docs/scenarios.md, conventions 6 and 21)
-    ParamValue("closeout.grandfather_exception", REG_SHO_COMPLIANCE, True, c.R203_B3,
+    ParamValue("closeout.grandfather_exception", _d("2005-01-03"), True, c.R203_B3,
                "fails existing before the security became a threshold security are grandfathered"),
-    ParamValue("closeout.grandfather_exception", GRANDFATHER_REMOVED, False, c.REL_GRANDFATHER,
+    ParamValue("closeout.grandfather_exception", _d("2007-10-15"), False, c.REL_GRANDFATHER,
                "grandfather provision eliminated; 35-settlement-day phase-out, 203(b)(3)(i)"),
-    ParamValue("closeout.options_mm_exception", REG_SHO_COMPLIANCE, True, c.R203_B3,
+    ParamValue("closeout.options_mm_exception", _d("2005-01-03"), True, c.R203_B3,
                "hedges of options created before the security became a threshold security are excepted"),
-    ParamValue("closeout.options_mm_exception", OPTIONS_MM_EXCEPTION_REMOVED, False, c.REL_OPTIONS_MM,
+    ParamValue("closeout.options_mm_exception", _d("2008-10-17"), False, c.REL_OPTIONS_MM,
                "options market-maker exception eliminated; 35-settlement-day phase-out, 203(b)(3)(iii)"),
-    # Regular trading hours, Reg NMS Rule 600(b)
-    ParamValue("rth.open", REG_SHO_COMPLIANCE, dt.time(9, 30), "17 CFR 242.600(b)",
-               "beginning of regular trading hours, 09:30 ET"),
-    ParamValue("rth.close", REG_SHO_COMPLIANCE, dt.time(16, 0), "17 CFR 242.600(b)",
-               "end of regular trading hours, 16:00 ET"),
     # Locates
-    ParamValue("locate.etb_max_age", REG_SHO_COMPLIANCE, dt.timedelta(hours=24), c.ETB_24H,
+    ParamValue("locate.etb_max_age", _d("2005-01-03"), dt.timedelta(hours=24), c.ETB_24H,
                "an easy-to-borrow list supports a locate while less than 24 hours old"),
     # Rule 201
-    ParamValue("rule201.trigger_decline", RULE_201, 0.10, c.R201_B1_I,
+    ParamValue("rule201.trigger_decline", _d("2011-02-28"), 0.10, c.R201_B1_I,
                "a decline of 10% or more from the prior day's close"),
-    ParamValue("rule201.duration_next_trading_days", RULE_201, 1, c.R201_B1_II,
+    ParamValue("rule201.duration_next_trading_days", _d("2011-02-28"), 1, c.R201_B1_II,
                "the rest of the trigger day and the following day"),
 )
 
@@ -139,8 +114,29 @@ def _history(name: str) -> tuple[ParamValue, ...]:
     return rows
 
 
-def lookup(name: str, on: dt.date) -> ParamValue:
-    """The value of parameter ``name`` in force on ``on``, with its citation."""
+#: The parameters read while a trace is open (``trace()``), in the order first read.
+_trace: dict[ParamValue, None] | None = None
+
+
+@contextmanager
+def trace() -> Iterator[dict[ParamValue, None]]:
+    """Record every parameter value looked up inside the block (the OpenFisca tracer's idea): what a decision,
+    an obligation or a finding used, with its effective date and citation. Traces nest; the inner one sees only
+    its own block."""
+    global _trace
+    outer = _trace
+    used: dict[ParamValue, None] = {}
+    _trace = used
+    try:
+        yield used
+    finally:
+        if outer is not None:
+            outer.update(used)
+        _trace = outer
+
+
+@lru_cache(maxsize=65_536)
+def _lookup(name: str, on: dt.date) -> ParamValue:
     rows = _history(name)
     found: ParamValue | None = None
     for row in rows:
@@ -154,6 +150,14 @@ def lookup(name: str, on: dt.date) -> ParamValue:
             "dates before the earliest implemented regime are not supported"
         )
     return found
+
+
+def lookup(name: str, on: dt.date) -> ParamValue:
+    """The value of parameter ``name`` in force on ``on``, with its citation (recorded by an open ``trace``)."""
+    row = _lookup(name, on)
+    if _trace is not None:
+        _trace[row] = None
+    return row
 
 
 def value(name: str, on: dt.date) -> object:
@@ -174,14 +178,36 @@ def bool_value(name: str, on: dt.date) -> bool:
     return v
 
 
+def history(name: str) -> tuple[ParamValue, ...]:
+    """Every value of ``name``, oldest first (for vectorised work over many dates)."""
+    return _history(name)
+
+
 def names() -> tuple[str, ...]:
     return tuple(sorted({p.name for p in TABLE}))
 
 
+def regime_start(name: str) -> dt.date:
+    """The date a regime begins: the value of the ``regime.*`` parameter of that name, read from the table."""
+    row = _history(name)[0]
+    assert isinstance(row.value, dt.date)
+    return row.value
+
+
+def regime_in_force(name: str, on: dt.date) -> bool:
+    """Whether the regime named ``name`` is in force on ``on`` (recorded by an open ``trace`` when it is)."""
+    row = _history(name)[0]
+    if on < row.effective:
+        return False
+    if _trace is not None:
+        _trace[row] = None
+    return True
+
+
 def check_regime(on: dt.date) -> None:
     """Raise RegimeError for dates before Regulation SHO's compliance date (the earliest implemented regime)."""
-    if on < REG_SHO_COMPLIANCE:
+    if not regime_in_force("regime.reg_sho", on):
         raise RegimeError(
-            f"{on.isoformat()} is before {REG_SHO_COMPLIANCE.isoformat()}, the compliance date of "
+            f"{on.isoformat()} is before {regime_start('regime.reg_sho').isoformat()}, the compliance date of "
             "Regulation SHO; no earlier regime is implemented"
         )

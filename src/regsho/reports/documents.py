@@ -1,22 +1,22 @@
-"""Build the regulator-facing documents from a scenario (the books) and its replay result."""
+"""Build the regulator-facing documents from the books: the book, its events and the engine's records."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markdown_it import MarkdownIt
 
-from regsho.adapters.scenario import Scenario, parse_datetime
 from regsho.calendars import Calendars, default_calendars
 from regsho.core import events as ev
-from regsho.engine.replay import ReplayResult
+from regsho.core.book import Book
+from regsho.core.records import Notice, Obligation, PreBorrowPeriod
 from regsho.law import params
+from regsho.law.citations import cite_pre_borrow
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("regsho.reports", "templates"),
@@ -44,15 +44,18 @@ class Document:
 
 def regime_name(d: dt.date) -> str:
     """The close-out regime in force on a settlement date, in words (dates from the parameter table)."""
-    if d < params.REG_SHO_COMPLIANCE:
+    def before(name: str) -> bool:
+        return not params.regime_in_force(name, d)
+
+    if before("regime.reg_sho"):
         return "before Regulation SHO"
-    if d < params.GRANDFATHER_REMOVED:
+    if before("regime.grandfather_removed"):
         return "Regulation SHO (2005): 203(b)(3) with the grandfather and options market-maker exceptions"
-    if d < params.RULE_204T:
+    if before("regime.rule_204t"):
         return "2007 amendments: grandfather removed; options market-maker exception in force"
-    if d < params.OPTIONS_MM_EXCEPTION_REMOVED:
+    if before("regime.options_mm_exception_removed"):
         return "Rule 204T (emergency order of 2008-09-17)"
-    if d < params.RULE_204:
+    if before("regime.rule_204"):
         return "Rule 204T (interim final rule); options market-maker exception removed"
     return "Rule 204"
 
@@ -65,51 +68,28 @@ def _iso(v: object) -> str:
     return str(v)
 
 
-def _at(v: object) -> dt.datetime | None:
-    if v is None or v == "":
-        return None
-    return parse_datetime(v)
-
-
 # -- 204(c) notices ---------------------------------------------------------------------------------------------
 
 
-def _notice_docs(sc: Scenario, result: ReplayResult) -> list[Document]:
-    firm = sc.firm.id
+def _notice_docs(book: Book, notices: Sequence[Notice], periods: Sequence[PreBorrowPeriod],
+                 obligations: Sequence[Obligation]) -> list[Document]:
+    firm = book.firm.id
+    by_period = {p.id: p for p in periods}
+    by_ob = {o.id: o for o in obligations}
     docs: list[Document] = []
-    for i, n in enumerate(result.notices):
-        symbol = str(n.get("symbol", ""))
-        kind = str(n.get("kind", ""))
-        to = str(n.get("to", ""))
-        at = _at(n.get("at"))
-        sender = str(n.get("sender") or "")
-        if not sender:
-            if to == firm:
-                cands = [p["bd"] for p in result.pre_borrow if p.get("symbol") == symbol and p.get("bd") != firm]
-                sender = cands[0] if cands else "a correspondent"
-            else:
-                sender = firm
-        bound = to if sender == firm else sender
-        periods = [p for p in result.pre_borrow if p.get("symbol") == symbol and p.get("bd") == bound]
-        period: dict[str, Any] | None = None
-        if periods and at is not None:
-            if kind == "pre_borrow_lifted":
-                ended = [p for p in periods if p.get("until")]
-                period = min(ended, key=lambda p: abs((_at(p["until"]) or at) - at)) if ended else periods[-1]
-            else:
-                started = [p for p in periods if (_at(p.get("from")) or at) <= at] or periods
-                period = started[-1]
-        rule = str((period or {}).get("rule") or n.get("rule") or "204(b)")
-        obligations = [o for o in result.obligations if o.get("symbol") == symbol and o.get("bd") in (firm, bound)]
+    for i, n in enumerate(notices):
+        period = by_period.get(n.period)
+        bound = period.bd if period is not None else (n.to if n.sender == firm else n.sender)
+        obs = [by_ob[o] for o in n.obligations if o in by_ob]
         md = _env.get_template("notice_204c.md.j2").render(
-            **_notice_wording(rule), sender=sender, participant=firm, to=to, symbol=symbol, kind=kind, at=_iso(at),
-            rule_cite="17 CFR 242." + rule, bound=bound,
-            period_from=_iso((period or {}).get("from")) or "the missed deadline",
-            period_until=_iso((period or {}).get("until")) or "(not yet ended)",
-            obligations=[_Row(o) for o in obligations], source=sc.path)
-        day = at.date().isoformat() if at else str(i)
-        docs.append(Document(f"204c_{symbol}_{sender}_to_{to}_{kind}_{day}_{i}",
-                             f"204(c) notice {kind} {symbol} to {to}", md))
+            **_notice_wording(n.rule), sender=n.sender, participant=firm, to=n.to, symbol=n.symbol, kind=n.kind,
+            at=n.at.isoformat(), rule_cite=cite_pre_borrow(n.rule), bound=bound,
+            period_from=_iso(period.start if period else None) or "the missed deadline",
+            period_until=_iso(period.until if period else None) or "(not yet ended)",
+            obligations=obs, source=book.name or firm)
+        day = n.at.date().isoformat()
+        docs.append(Document(f"204c_{n.symbol}_{n.sender}_to_{n.to}_{n.kind}_{day}_{i}",
+                             f"204(c) notice {n.kind} {n.symbol} to {n.to}", md))
     return docs
 
 
@@ -130,21 +110,10 @@ def _notice_wording(rule: str) -> dict[str, str]:
             "allocation_cite": "17 CFR 242.204(d)", "notice_cite": "17 CFR 242.204(c)"}
 
 
-class _Row:
-    """Attribute access to an output dict for the templates, with missing keys as None."""
-
-    def __init__(self, d: dict[str, Any]) -> None:
-        self._d = d
-
-    def __getattr__(self, k: str) -> Any:
-        return self._d.get(k)
-
-
 # -- Rule 204T attestations -------------------------------------------------------------------------------------
 
 
-def _attestation_docs(sc: Scenario, cal: Calendars) -> list[Document]:
-    events = [se.event for se in sc.events]
+def _attestation_docs(book: Book, events: Sequence[ev.Event], cal: Calendars) -> list[Document]:
     fails = [e for e in events if isinstance(e, ev.Fail)]
     closeouts = [e for e in events if isinstance(e, ev.CloseOut)]
     docs: list[Document] = []
@@ -152,7 +121,7 @@ def _attestation_docs(sc: Scenario, cal: Calendars) -> list[Document]:
         mm_fails = [f for f in fails if f.symbol == a.symbol and f.settlement_date == a.settlement_date
                     and f.origin is ev.FailOrigin.BONA_FIDE_MM]
         all_fails = [f for f in fails if f.symbol == a.symbol and f.settlement_date == a.settlement_date]
-        member = (mm_fails[0].bd if mm_fails and mm_fails[0].bd else sc.firm.id)
+        member = (mm_fails[0].bd if mm_fails and mm_fails[0].bd else book.firm.id)
         trade = next((f.trade_date for f in mm_fails if f.trade_date), None)
         s = a.settlement_date
         s1 = cal.add_settlement_days(s, 1)
@@ -160,7 +129,7 @@ def _attestation_docs(sc: Scenario, cal: Calendars) -> list[Document]:
         first_fail_at = min((f.at for f in mm_fails), default=a.at)
         actions = [f"{c.at.isoformat()}: {c.method.value} of {c.qty:,} shares of {c.symbol} (record {c.id})"
                    for c in closeouts if c.symbol == a.symbol and first_fail_at <= c.at <= cal.open_of(s3)
-                   and (c.bd or sc.firm.id) == member]
+                   and (c.bd or book.firm.id) == member]
         md = _env.get_template("attestation_204t.md.j2").render(
             member=member, date=a.at.date().isoformat(), security_name=a.symbol, symbol=a.symbol,
             trade_date=_iso(trade) or "see the fail records", settlement_date=s.isoformat(),
@@ -169,7 +138,8 @@ def _attestation_docs(sc: Scenario, cal: Calendars) -> list[Document]:
                     "maintain a two-sided market (bona fide market making), recorded on the firm's books as "
                     f"{sum(f.qty for f in mm_fails):,} shares of bona fide market-making fails."),
             actions=actions, due=s1.isoformat(), recorded_at=a.at.isoformat(),
-            timely=a.at < cal.end_of_day(s1), after_interim=s >= params.OPTIONS_MM_EXCEPTION_REMOVED)
+            timely=a.at < cal.end_of_day(s1),
+            after_interim=params.regime_in_force("regime.options_mm_exception_removed", s))
         docs.append(Document(f"204T_attestation_{a.symbol}_{s.isoformat()}_{i}",
                              f"Rule 204T attestation {a.symbol} {s.isoformat()}", md))
     return docs
@@ -178,11 +148,10 @@ def _attestation_docs(sc: Scenario, cal: Calendars) -> list[Document]:
 # -- options market maker records (CBOE Q10) --------------------------------------------------------------------
 
 
-def _omm_docs(sc: Scenario) -> list[Document]:
+def _omm_docs(book: Book, events: Sequence[ev.Event]) -> list[Document]:
     threshold_since: dict[str, dt.date] = {}
     docs: list[Document] = []
-    for se in sc.events:
-        e = se.event
+    for index, e in enumerate(events):
         if isinstance(e, ev.ThresholdList):
             for sym in e.symbols:
                 threshold_since.setdefault(sym, e.at.date())
@@ -197,10 +166,11 @@ def _omm_docs(sc: Scenario) -> list[Document]:
             basis.append("A short position from the exercise of a long put or assignment of a short call is not "
                          "excepted: every fail in a threshold security that persists for 13 consecutive settlement "
                          "days must be closed out (CBOE circular, Question 5).")
-        elif s >= params.OPTIONS_MM_EXCEPTION_REMOVED:
+        elif params.regime_in_force("regime.options_mm_exception_removed", s):
             basis.append("The options market-maker exception of 17 CFR 242.203(b)(3) was eliminated effective "
-                         f"{params.OPTIONS_MM_EXCEPTION_REMOVED} (Release 34-58775); fails previously excepted had "
-                         "35 consecutive settlement days to be closed out (203(b)(3)(iii)).")
+                         f"{params.regime_start('regime.options_mm_exception_removed')} (Release 34-58775); "
+                         "fails previously excepted had 35 consecutive settlement days to be closed out "
+                         "(203(b)(3)(iii)).")
         elif e.options_created is None:
             basis.append("The creation date of the options positions hedged is not recorded, so the exception "
                          "cannot be substantiated (CBOE circular, Key Points).")
@@ -217,19 +187,24 @@ def _omm_docs(sc: Scenario) -> list[Document]:
             basis.append("The exception survives the liquidation or expiration of the options positions (CBOE "
                          "circular, Question 1); it covers no net increase in the fail position (Questions 7-8).")
         md = _env.get_template("omm_record.md.j2").render(
-            participant=sc.firm.id, bd=e.bd or sc.firm.id, symbol=e.symbol, threshold_since=_iso(since),
+            participant=book.firm.id, bd=e.bd or book.firm.id, symbol=e.symbol, threshold_since=_iso(since),
             qty=e.qty, settlement_date=s.isoformat(), trade_date=_iso(e.trade_date), origin=e.origin.value,
             options_created=_iso(e.options_created), regime=regime_name(s), excepted=excepted, basis=basis,
             source=e.prov or "scenario")
-        docs.append(Document(f"omm_record_{e.symbol}_{s.isoformat()}_{se.index}",
+        docs.append(Document(f"omm_record_{e.symbol}_{s.isoformat()}_{index}",
                              f"options market maker record {e.symbol} {s.isoformat()}", md))
     return docs
 
 
-def build_documents(sc: Scenario, result: ReplayResult, calendars: Calendars | None = None) -> list[Document]:
-    """Every document the books support: 204(c) notices, 204T attestations, options market-maker records."""
+def build_documents(
+    book: Book, events: Sequence[ev.Event], notices: Sequence[Notice], periods: Sequence[PreBorrowPeriod],
+    obligations: Sequence[Obligation], calendars: Calendars | None = None,
+) -> list[Document]:
+    """Every document the books support: 204(c) notices, 204T attestations, options market-maker records, from
+    the book, its events and the engine's records."""
     cal = calendars or default_calendars()
-    return [*_notice_docs(sc, result), *_attestation_docs(sc, cal), *_omm_docs(sc)]
+    return [*_notice_docs(book, notices, periods, obligations), *_attestation_docs(book, events, cal),
+            *_omm_docs(book, events)]
 
 
 def write_documents(docs: Iterable[Document], directory: Path, formats: Iterable[str] = ("md", "html")) -> list[Path]:

@@ -6,9 +6,25 @@ import datetime as dt
 from decimal import Decimal
 
 from regsho.calendars import Calendars
-from regsho.core.events import EXEMPT_PROVISIONS
 from regsho.law import params
-from regsho.law.citations import R201_C, R201_D
+from regsho.law.citations import CFR, R201_C, R201_D
+
+
+def may_trigger(at: dt.datetime, cal: Calendars) -> str | None:
+    """17 CFR 242.201(b)(1); SEC Rule 201 FAQ 2.2: the circuit breaker can trigger only during regular trading hours
+    of a trading day (early closes included), and only from Rule 201's compliance date. Returns None when a
+    trigger at ``at`` is possible, else why not."""
+    day = at.date()
+    if not params.regime_in_force("regime.rule_201", day):
+        start = params.regime_start("regime.rule_201")
+        return f"a Rule 201 trigger before its compliance date {start} ({day}) is not possible"
+    if not cal.is_trading_day(day):
+        return f"{day} is not a trading day: the circuit breaker triggers only during regular trading hours"
+    if not cal.in_regular_hours(at):
+        o, c = cal.session_hours(day)
+        return (f"{at.time().isoformat()} is outside regular trading hours ({o:%H:%M}-{c:%H:%M} ET), when alone "
+                "the circuit breaker can trigger (17 CFR 242.201(b)(1); Rule 201 FAQ 2.2)")
+    return None
 
 
 def restriction_window(trigger: dt.datetime, cal: Calendars) -> tuple[dt.datetime, dt.datetime]:
@@ -46,35 +62,20 @@ def price_permitted(price: Decimal | None, nbb: Decimal | None) -> bool:
     return price is not None and nbb is not None and price > nbb
 
 
-def short_exempt_problem(
-    exempt: str | None, restricted: bool, on: dt.date, price: Decimal | None, nbb: Decimal | None
-) -> str | None:
-    """17 CFR 242.200(g)(2): a sale may be marked short exempt only if 201(c) or 201(d) is met.
-
-    Returns None when the marking is valid, else the reason in words. Short exempt exists only from Rule 201's
-    compliance date (2011-02-28), only while a restriction is in force, and 201(c) requires a price above the
-    national best bid at submission.
-    """
-    if on < params.RULE_201:
-        return f"short exempt marking is not available before Rule 201's compliance date {params.RULE_201}"
-    if not restricted:
-        return "no Rule 201 restriction is in force in the security"
-    if exempt is None:
-        return "no Rule 201 provision is cited"
-    if exempt == "201(c)":
-        if price is None or nbb is None or not price > nbb:
-            return "201(c) requires a price above the national best bid at submission"
-        return None
-    if exempt in EXEMPT_PROVISIONS:
-        return None
-    return f"{exempt!r} is not a Rule 201 short-exempt provision (201(c), 201(d)(1)..(7))"
-
-
 def exempt_cite(exempt: str) -> str:
     """The citation of the short-exempt provision relied upon."""
     if exempt == "201(c)":
         return R201_C
     if exempt.startswith("201(d)"):
-        return "17 CFR 242." + exempt
+        return CFR + exempt
     return R201_D
 
+
+
+def decline_triggers(prior_close: Decimal, price: Decimal, on: dt.date) -> bool:
+    """17 CFR 242.201(b)(1)(i): the circuit breaker triggers when the price of a covered security decreases by 10%
+    or more from its closing price on the prior day, as determined by the listing market. The engine consumes the
+    listing market's determination (an ``ssr`` event); this is the test itself, for simulations and checks."""
+    decline = params.value("rule201.trigger_decline", on)
+    assert isinstance(decline, float)
+    return price <= prior_close * (Decimal(1) - Decimal(str(decline)))

@@ -116,7 +116,7 @@ def phase_out_start(layer: Layer) -> dt.date:
     """Releases 34-56212 (2007) and 34-58775 (2008): the effective date from which a phased-out exception's
     35 consecutive settlement days run."""
     if layer is Layer.GRANDFATHER_PHASE_OUT:
-        return params.GRANDFATHER_REMOVED
+        return params.regime_start("regime.grandfather_removed")
     if layer is Layer.OPTIONS_PHASE_OUT:
-        return params.OPTIONS_MM_EXCEPTION_REMOVED
+        return params.regime_start("regime.options_mm_exception_removed")
     raise ValueError(f"{layer} is not a phase-out")

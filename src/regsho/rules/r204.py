@@ -16,6 +16,7 @@ from regsho.calendars import Calendars
 from regsho.core.events import CloseOutMethod, FailOrigin, SecurityKind
 from regsho.law import citations as c
 from regsho.law import params
+from regsho.rules import r203_b2
 
 
 class Regime(StrEnum):
@@ -142,9 +143,7 @@ def deadline(
     if rule.endswith(A2) or rule == R203_B2_II:
         if trade_date is None:
             raise ValueError("a deemed-to-own deadline needs the trade date")
-        n = params.int_value("closeout.deemed_to_own_calendar_days", trade_date)
-        day = cal.trading_day_on_or_before(trade_date + dt.timedelta(days=n))
-        return cal.open_of(day)
+        return r203_b2.deemed_to_own_deadline(trade_date, cal)
     if rule.endswith(A1):
         n = params.int_value("closeout.long_sale_days", settlement_date)
     elif rule.endswith(A3):
@@ -154,26 +153,20 @@ def deadline(
     return cal.open_of(cal.add_settlement_days(settlement_date, n))
 
 
-def pre_borrow_rule(rule: str) -> str | None:
-    """17 CFR 242.204(b) (204T(b) in 2008-2009): the pre-borrow provision a missed obligation of ``rule``
-    triggers; None for 203(b)(2)(ii), which has no pre-borrow consequence."""
-    if rule == R203_B2_II:
-        return None
-    return "204T(b)" if rule.startswith("204T") else "204(b)"
-
-
 def judge_close_out(
     method: CloseOutMethod, kind: SecurityKind, irrevocable: bool, counterparty_delivers: bool
 ) -> tuple[str | None, str | None, str]:
-    """17 CFR 242.204(a), 203(b)(3)(vii); Latour Trading no-action letter (2017); FINRA 2024 report; the UBS case:
-    what a close-out event counts as (docs/scenarios.md, convention 4).
+    """17 CFR 242.204(a), 204(f), 203(b)(3)(vii); Latour Trading no-action letter (2017); FINRA 2024 report; the
+    UBS case: what a close-out event counts as (docs/scenarios.md, convention 4). 204(f) and 203(b)(3)(vii): a
+    purchase *or borrow* from a counterparty the firm knows or has reason to know will not deliver is a sham.
 
     Returns ``(counts_as, finding, detail)``: ``counts_as`` is ``purchase``, ``borrow`` or None; ``finding`` is
     ``NOT_A_CLOSE_OUT`` or ``SHAM_CLOSE_OUT`` when it cures nothing.
     """
     if not counterparty_delivers:
         return None, "SHAM_CLOSE_OUT", (
-            "a purchase from a counterparty known not to deliver does not close out a fail")
+            f"a {'borrow from a lender' if method is CloseOutMethod.BORROW else 'purchase from a counterparty'} "
+            "known not to deliver does not close out a fail")
     if not irrevocable:
         return None, "NOT_A_CLOSE_OUT", "a revocable order does not close out a fail"
     if method is CloseOutMethod.ADR_CONVERSION:
@@ -196,11 +189,9 @@ def pre_fail_credit_window(
     trade_date: dt.date, settlement_date: dt.date, cal: Calendars
 ) -> tuple[dt.datetime, dt.datetime]:
     """17 CFR 242.204(e)(1): a purchase or borrow executed after the trade date and no later than the end of
-    regular trading hours on the settlement date. Returns ``(after, until)``: credit counts when
-    ``after <= at <= until`` (docs/scenarios.md, convention 15)."""
-    close = params.value("rth.close", settlement_date)
-    assert isinstance(close, dt.time)
-    return cal.end_of_day(trade_date), cal.at_time(settlement_date, close)
+    regular trading hours on the settlement date (13:00 ET on an early close). Returns ``(after, until)``: credit
+    counts when ``after <= at <= until`` (docs/scenarios.md, convention 15)."""
+    return cal.end_of_day(trade_date), cal.close_of(settlement_date)
 
 
 def pre_fail_credit_applies(
@@ -218,26 +209,13 @@ def pre_fail_credit_applies(
             and window[0] <= credit_at <= window[1])
 
 
-def certification_counts(cert_at: dt.datetime, obligation_deadline: dt.datetime) -> bool:
-    """17 CFR 242.204(f): a broker-dealer's certification to the participant counts when it is timely, at or
-    before the close-out deadline (docs/scenarios.md, convention 22)."""
-    return cert_at <= obligation_deadline
-
-
-def pre_borrow_end(purchase_at: dt.datetime, cal: Calendars) -> dt.datetime:
-    """17 CFR 242.204(b): the pre-borrow requirement lasts until the close-out purchase has cleared and settled;
-    the engine ends it at the end of the purchase's settlement date, its trade date plus the settlement cycle in
-    force (docs/scenarios.md, convention 5)."""
-    return cal.end_of_day(cal.settlement_date(purchase_at.date()))
-
-
 def implied_trade_date(settlement_date: dt.date, cal: Calendars) -> dt.date:
     """17 CFR 240.15c6-1: when a fail does not name its trade date, the latest trade date whose regular-way
     settlement date is ``settlement_date`` (the narrowest 204(e) window, the conservative reading)."""
     day = settlement_date
     lowest = settlement_date - dt.timedelta(days=14)
     while day >= lowest:
-        if day >= params.REG_SHO_COMPLIANCE and cal.settlement_date(day) == settlement_date:
+        if params.regime_in_force("regime.reg_sho", day) and cal.settlement_date(day) == settlement_date:
             return day
         day -= dt.timedelta(days=1)
     return cal.previous_settlement_day(settlement_date)

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from regsho.adapters.results_json import decision_json
 from regsho.adapters.scenario import Scenario, ScenarioError, parse_document, read_document
 from regsho.adapters.scenario_dump import dump_event, dump_header
-from regsho.engine.replay import ReplayResult, decision_json, replay
+from regsho.app.replay import ReplayResult, replay
 from regsho.store.schema import log
 
 GENESIS = "0" * 64

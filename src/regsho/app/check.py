@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from regsho.adapters import results_json as rj
 from regsho.adapters.scenario import _Bad, parse_datetime
-from regsho.engine.replay import ReplayResult
+from regsho.app.replay import ReplayResult
 
 _TIME_FIELDS = frozenset({"deadline", "from", "until", "at", "closed_at"})
 
@@ -63,8 +64,13 @@ def check(result: ReplayResult) -> list[Mismatch]:
         for code in codes or []:
             if got is None or code not in got:
                 out.append(Mismatch(f, f"reasons.{order_id}", code, got))
+    actual_lists: dict[str, list[dict[str, Any]]] = {
+        "obligations": [rj.obligation_json(o) for o in result.obligations],
+        "pre_borrow": [rj.period_json(p) for p in result.pre_borrow],
+        "notices": [rj.notice_json(n) for n in result.notices],
+    }
     for key in ("obligations", "pre_borrow", "notices"):
-        actual_list: list[dict[str, Any]] = getattr(result, key)
+        actual_list = actual_lists[key]
         for i, entry in enumerate(expect.get(key) or []):
             if not isinstance(entry, Mapping):
                 out.append(Mismatch(f, f"{key}[{i}]", entry, "an expectation entry must be a mapping"))
@@ -72,17 +78,17 @@ def check(result: ReplayResult) -> list[Mismatch]:
             if not any(_entry_matches(entry, a) for a in actual_list):
                 out.append(Mismatch(f, f"{key}[{i}]", dict(entry), actual_list))
     for code in expect.get("findings") or []:
-        codes = [x.get("code") for x in result.findings]
+        codes = [x.code for x in result.findings]
         if code not in codes:
             out.append(Mismatch(f, "findings", code, codes))
     for code in expect.get("no_findings") or []:
-        codes = [x.get("code") for x in result.findings]
+        codes = [x.code for x in result.findings]
         if code in codes:
             out.append(Mismatch(f, "no_findings", code, codes))
     if expect.get("no_pre_borrow") and result.pre_borrow:
-        out.append(Mismatch(f, "no_pre_borrow", [], result.pre_borrow))
+        out.append(Mismatch(f, "no_pre_borrow", [], actual_lists["pre_borrow"]))
     if expect.get("no_obligations") and result.obligations:
-        out.append(Mismatch(f, "no_obligations", [], result.obligations))
+        out.append(Mismatch(f, "no_obligations", [], actual_lists["obligations"]))
     known = {"decisions", "reasons", "obligations", "pre_borrow", "notices", "findings", "no_findings",
              "no_pre_borrow", "no_obligations"}
     for k in expect:

@@ -1,9 +1,8 @@
-"""17 CFR 242.203(b): the locate requirement, its exceptions, and the pre-borrow requirements."""
+"""17 CFR 242.203(b)(1): the locate requirement — which locate, list or borrow covers a short sale."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from regsho.law import reasons as r
 
@@ -56,21 +55,8 @@ def etb_covers(
     return listed and not threshold and as_of is not None and at - as_of < max_age
 
 
-def bona_fide_mm_exception(is_market_maker: bool, latest_review_bona_fide: bool | None) -> bool:
-    """17 CFR 242.203(b)(2)(iii): the locate requirement does not apply to short sales by a market maker in
-    connection with bona fide market making in the security. The firm must demonstrate it per transaction
-    (FINRA 2023 and 2024 reports): only a market-maker account whose latest review for the security found bona fide
-    market making qualifies; no review means no exception."""
-    return is_market_maker and latest_review_bona_fide is True
-
-
-def pre_borrow_rule_in_force(
-    periods: Sequence[tuple[str, dt.datetime, dt.datetime | None]], at: dt.datetime
-) -> str | None:
-    """17 CFR 242.204(b) and 242.203(b)(3)(iv): while a pre-borrow period binds the broker-dealer in the security,
-    it may not accept or effect a short sale without borrowing or a bona fide arrangement to borrow, market
-    makers included. Returns the provision of the period in force at ``at``, if any."""
-    for rule, start, until in periods:
-        if start <= at and (until is None or at < until):
-            return rule
-    return None
+def coverage_order() -> tuple[str, ...]:
+    """17 CFR 242.203(b)(1)(i)-(ii): what may cover a short sale that names no locate, in the order the gate tries
+    it (docs/scenarios.md, convention 8): any valid locate of the account with enough quantity left (oldest
+    first), the easy-to-borrow list, then the broker-dealer's pre-borrow (a borrow, 203(b)(1)(i))."""
+    return ("locate", "easy_to_borrow", "pre_borrow")

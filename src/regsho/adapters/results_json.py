@@ -1,0 +1,80 @@
+"""The engine's records as JSON-ready dictionaries: the one place where results become JSON (docs/scenarios.md,
+"Output"; the project adds keys, never changes the meaning of the contract's)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from regsho.core.records import Decision, Finding, Notice, Obligation, ParamValue, PreBorrowPeriod
+
+
+def _iso(t: dt.datetime | dt.date | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def jsonable(v: object) -> object:
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        secs = int(v.total_seconds())
+        return f"{secs // 3600}h" if secs % 3600 == 0 else str(v)
+    if isinstance(v, tuple | list):
+        return [jsonable(x) for x in v]
+    if isinstance(v, Enum):
+        return v.value
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, bool | int | float | str) or v is None:
+        return v
+    return str(v)
+
+
+def params_json(ps: tuple[ParamValue, ...]) -> dict[str, Any]:
+    return {p.name: {"value": jsonable(p.value), "effective": p.effective.isoformat(), "cite": p.cite}
+            for p in ps}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {
+        "order": d.order,
+        "at": d.at.isoformat(),
+        "action": d.action,
+        "reasons": list(d.reasons),
+        "cites": list(d.cites),
+        "locate": d.locate,
+        "facts": {k: jsonable(v) for k, v in d.facts},
+        "params": params_json(d.params),
+        "details": dict(d.details),
+    }
+
+
+def obligation_json(o: Obligation) -> dict[str, Any]:
+    return {
+        "id": o.id, "symbol": o.symbol, "bd": o.bd, "qty": o.qty, "rule": o.rule,
+        "deadline": o.deadline.isoformat(), "cure": o.cure, "status": o.status,
+        "closed_at": _iso(o.closed_at), "settlement_date": o.settlement_date.isoformat(),
+        "trade_date": _iso(o.trade_date), "origin": o.origin,
+        "cured": [{"at": c.at.isoformat(), "qty": c.qty, "by": c.by} for c in o.cured],
+        "missed_qty": o.missed_qty, "allocated_from": o.allocated_from, "credit": o.credit,
+        "cites": list(o.cites), "params": params_json(o.params),
+    }
+
+
+def period_json(p: PreBorrowPeriod) -> dict[str, Any]:
+    return {"id": p.id, "symbol": p.symbol, "bd": p.bd, "rule": p.rule, "from": p.start.isoformat(),
+            "until": _iso(p.until), "owner": p.owner, "obligations": list(p.obligations), "releases": p.releases,
+            "cites": list(p.cites)}
+
+
+def notice_json(n: Notice) -> dict[str, Any]:
+    return {"id": n.id, "to": n.to, "sender": n.sender, "symbol": n.symbol, "kind": n.kind, "at": n.at.isoformat(),
+            "rule": n.rule, "period": n.period, "obligations": list(n.obligations), "cites": list(n.cites)}
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {"code": f.code, "at": f.at.isoformat(), "symbol": f.symbol, "bd": f.bd, "detail": f.detail,
+            "cites": list(f.cites), "obligation": f.obligation, "facts": {k: jsonable(v) for k, v in f.facts},
+            "params": params_json(f.params)}

@@ -1,0 +1,224 @@
+"""The pre-borrow requirement ("penalty box"): 17 CFR 242.204(b) and 204T(b), 203(b)(3)(iv)-(v), with the
+notices of 204(c) and 204(d).
+
+A ``Box`` is one requirement imposed on account of ``owner``'s missed close-outs in a security; it imposes a
+``Period`` on every broker-dealer it binds (the rules of ``regsho.rules.r204_b``) and sends the notices of
+``regsho.rules.r204_c``. A period's lifecycle is the literal table ``PERIOD``. The gate learns of every period
+through ``GateShell.require_pre_borrow`` / ``end_pre_borrow``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from regsho.calendars import Calendars
+from regsho.core.lifecycle import Lifecycle
+from regsho.core.records import Notice, PreBorrowPeriod
+from regsho.engine.obligations import ObState
+from regsho.engine.shell import GateShell
+from regsho.engine.sink import Sink
+from regsho.law import citations as c
+from regsho.rules import r203_b3, r204_b, r204_c
+
+
+class PeriodState(StrEnum):
+    IN_FORCE = "in_force"  # until not yet determined
+    ENDING = "ending"  # until determined
+
+
+class PeriodEvent(StrEnum):
+    END_DETERMINED = "end_determined"
+
+
+PERIOD: Lifecycle[PeriodState, PeriodEvent] = Lifecycle(
+    "pre-borrow period", PeriodState, PeriodEvent,
+    {(PeriodState.IN_FORCE, PeriodEvent.END_DETERMINED): PeriodState.ENDING},
+    PeriodState.IN_FORCE,
+)
+
+
+@dataclass(slots=True, eq=False)
+class Period:
+    """A pre-borrow period of one broker-dealer in one security (docs/scenarios.md "Output": ``pre_borrow``)."""
+
+    id: str
+    bd: str
+    symbol: str
+    rule: str
+    start: dt.datetime
+    box: Box
+    until: dt.datetime | None = None
+    state: PeriodState = PeriodState.IN_FORCE
+
+    def record(self, change: str, at: dt.datetime) -> PreBorrowPeriod:
+        box = self.box
+        return PreBorrowPeriod(self.id, self.bd, self.symbol, self.rule, self.start, self.until, box.owner,
+                               tuple(o.id for o in box.obligations), at, change, box.releases(),
+                               (c.cite_pre_borrow(self.rule),))
+
+
+@dataclass(slots=True, eq=False)
+class Box:
+    id: str
+    owner: str
+    symbol: str
+    rule: str
+    threshold: bool  # 203(b)(3): ends with the purchase that closes its obligations; else 204(b)
+    count_from: dt.datetime  # purchases after this instant count toward ending a 204(b) box
+    need: int
+    obligations: list[ObState] = field(default_factory=list)
+    periods: list[Period] = field(default_factory=list)
+    until: dt.datetime | None = None
+    #: who has been told that the box was imposed (204(c)): recipient -> the period the notice names
+    told: dict[str, str] = field(default_factory=dict)
+    rest_of_day: bool = False
+
+    def releases(self) -> str:
+        if self.rest_of_day:
+            return "the end of the day of the 203(b)(3) close-out purchase"
+        if self.threshold:
+            return f"a purchase closing out {sum(o.remaining for o in self.obligations)} shares (203(b)(3)(iv))"
+        return (f"purchases of {self.need} shares of {self.symbol} by {self.owner} after "
+                f"{self.count_from.isoformat()}, cleared and settled (204(b))")
+
+
+class PenaltyBox:
+    def __init__(self, participant: str, clears_for: tuple[str, ...], cal: Calendars, gate: GateShell,
+                 sink: Sink, certified: Callable[[ObState], Collection[str]]) -> None:
+        self.participant = participant
+        self.clears_for = clears_for
+        self.cal = cal
+        self.gate = gate
+        self.sink = sink
+        self.certified = certified
+        self.boxes: list[Box] = []
+        self._at: dict[tuple[str, str], list[Box]] = {}
+        #: (bd, symbol) -> purchases of the broker-dealer in the security: (time, qty)
+        self.purchases: dict[tuple[str, str], list[tuple[dt.datetime, int]]] = {}
+        self._notices = 0
+
+    # -- imposing ------------------------------------------------------------------------------------------------
+
+    def impose(self, ob: ObState, rule: str, start: dt.datetime) -> None:
+        """A missed obligation of ``ob.bd`` imposes the pre-borrow ``rule`` from ``start``."""
+        box = self._open(ob.bd, ob.symbol, rule)
+        if box is None:
+            box = self._new_box(ob.bd, ob.symbol, rule, ob.threshold, ob.deadline)
+        box.need += ob.missed_qty
+        box.obligations.append(ob)
+        bound = r204_b.bound_broker_dealers(ob.bd, self.participant, self.clears_for, self.certified(ob),
+                                            ob.threshold)
+        have = {p.bd for p in box.periods}
+        for bd in bound:
+            if bd not in have:
+                self._add_period(box, bd, start)
+        self._tell(box, start)
+        self.check(box)
+
+    def rest_of_day(self, owner: str, symbol: str, rule: str, at: dt.datetime, ob: ObState) -> None:
+        """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE circular Question 4: every 203(b)(3) close-out purchase
+        imposes pre-borrow for the rest of its day (docs/scenarios.md, convention 6)."""
+        end = r203_b3.rest_of_day(at, self.cal)
+        for box in self._at.get((owner, symbol), ()):
+            if (box.rule == rule and box.periods
+                    and box.periods[0].start <= at and (box.until is None or box.until >= end)):
+                return
+        box = self._new_box(owner, symbol, rule, True, at)
+        box.obligations.append(ob)
+        box.rest_of_day = True
+        for bd in r204_b.bound_broker_dealers(owner, self.participant, self.clears_for, (), True):
+            self._add_period(box, bd, at)
+        self._tell(box, at)
+        self._end(box, end, at)
+
+    # -- ending ---------------------------------------------------------------------------------------------------
+
+    def purchase(self, bd: str, symbol: str, at: dt.datetime, qty: int) -> None:
+        """A purchase of the broker-dealer in the security (a close-out purchase or creation)."""
+        self.purchases.setdefault((bd, symbol), []).append((at, qty))
+        for box in self._at.get((bd, symbol), ()):
+            if box.until is None:
+                self.check(box, at)
+
+    def check(self, box: Box, now: dt.datetime | None = None) -> None:
+        """End a box when the events determine its end: 204(b) when purchases after the missed deadline reach the
+        missed quantity (convention 5); 203(b)(3) at the end of the day of the purchase that closes its
+        obligations."""
+        if box.until is not None:
+            return
+        end: dt.datetime | None = None
+        decided = now
+        if box.threshold:
+            if all(o.remaining == 0 for o in box.obligations):
+                last = max(o.closed_at for o in box.obligations if o.closed_at is not None)
+                end = r203_b3.rest_of_day(last, self.cal)
+                decided = decided or last
+        else:
+            done = r204_b.purchases_complete(self.purchases.get((box.owner, box.symbol), ()), box.count_from,
+                                             box.need)
+            if done is not None:
+                end = r204_b.pre_borrow_end(done, self.cal)
+                decided = decided or done
+        if end is not None:
+            assert decided is not None
+            self._end(box, end, decided)
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _open(self, owner: str, symbol: str, rule: str) -> Box | None:
+        for box in self._at.get((owner, symbol), ()):
+            if box.rule == rule and box.until is None and not box.rest_of_day:
+                return box
+        return None
+
+    def _new_box(self, owner: str, symbol: str, rule: str, threshold: bool, count_from: dt.datetime) -> Box:
+        box = Box(f"PB{len(self.boxes) + 1}", owner, symbol, rule, threshold, count_from, 0)
+        self.boxes.append(box)
+        self._at.setdefault((owner, symbol), []).append(box)
+        return box
+
+    def _add_period(self, box: Box, bd: str, start: dt.datetime) -> None:
+        p = Period(f"{box.id}-{bd}", bd, box.symbol, box.rule, start, box)
+        box.periods.append(p)
+        self.gate.require_pre_borrow(bd, box.symbol, box.rule, start, None)
+        self.sink.periods.append(p.record("imposed", start))
+
+    def _end(self, box: Box, until: dt.datetime, at: dt.datetime) -> None:
+        box.until = until
+        for p in box.periods:
+            p.state = PERIOD.step(p.state, PeriodEvent.END_DETERMINED, p.id)
+            p.until = until
+            self.gate.end_pre_borrow(p.bd, p.symbol, p.rule, p.start, until)
+            self.sink.periods.append(p.record("ended", at))
+        for to, period in box.told.items():
+            self._notice(box, to, r204_c.LIFTED, until, period)
+
+    def _tell(self, box: Box, at: dt.datetime) -> None:
+        """17 CFR 242.204(c), 204(d): notify every broker-dealer the participant clears for (bound or certified),
+        or, for an allocated fail, the participant (docs/scenarios.md, convention 24)."""
+        periods = {p.bd: p.id for p in box.periods}
+        own = periods.get(box.owner, "")
+        for to in r204_c.notice_recipients(box.owner, self.participant, self.clears_for):
+            if to in box.told:
+                continue
+            route = r204_c.notice_route(box.owner, self.participant, to if box.owner == self.participant
+                                        else box.owner)
+            if route is None:
+                continue
+            period = periods.get(to, own)
+            box.told[to] = period
+            self._notice(box, to, r204_c.IMPOSED, at, period)
+
+    def _notice(self, box: Box, to: str, kind: str, at: dt.datetime, period: str) -> None:
+        self._notices += 1
+        sender = self.participant if box.owner == self.participant else box.owner
+        cites: tuple[str, ...] = (
+            (c.R204_C,) if not box.threshold else (c.R203_B3_IV if box.rule == "203(b)(3)" else c.R203_B3_V,))
+        if box.owner != self.participant and not box.threshold:
+            cites = (c.R204_C, c.R204_D)
+        self.sink.notices.append(Notice(f"N{self._notices}", to, sender, box.symbol, kind, at, box.rule, period,
+                                        tuple(o.id for o in box.obligations), cites))
+
