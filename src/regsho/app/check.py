@@ -85,12 +85,27 @@ def check(result: ReplayResult) -> list[Mismatch]:
         codes = [x.code for x in result.findings]
         if code in codes:
             out.append(Mismatch(f, "no_findings", code, codes))
+    absent = expect.get("absent") or {}
+    if not isinstance(absent, Mapping):
+        out.append(Mismatch(f, "absent", "a mapping of obligations/pre_borrow/notices to entries", absent))
+        absent = {}
+    for key, entries in absent.items():
+        if key not in actual_lists:
+            out.append(Mismatch(f, f"absent.{key}", "obligations, pre_borrow or notices", key))
+            continue
+        for i, entry in enumerate(entries or []):
+            if not isinstance(entry, Mapping):
+                out.append(Mismatch(f, f"absent.{key}[{i}]", entry, "an expectation entry must be a mapping"))
+                continue
+            hits = [a for a in actual_lists[key] if _entry_matches(entry, a)]
+            if hits:
+                out.append(Mismatch(f, f"absent.{key}[{i}]", f"no entry matching {dict(entry)}", hits))
     if expect.get("no_pre_borrow") and result.pre_borrow:
         out.append(Mismatch(f, "no_pre_borrow", [], actual_lists["pre_borrow"]))
     if expect.get("no_obligations") and result.obligations:
         out.append(Mismatch(f, "no_obligations", [], actual_lists["obligations"]))
     known = {"decisions", "reasons", "obligations", "pre_borrow", "notices", "findings", "no_findings",
-             "no_pre_borrow", "no_obligations"}
+             "no_pre_borrow", "no_obligations", "absent"}
     for k in expect:
         if k not in known:
             out.append(Mismatch(f, str(k), "a known expectation", "unknown expectation key"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from regsho.calendars import ET, Calendars, default_calendars
 from regsho.core import events as ev
@@ -39,13 +39,14 @@ class BookEngine:
         self.sink = Sink()
         self.closeout = CloseOutState(book, self.cal, self.gate, self.sink)
         self.last: dt.datetime | None = None
+        self._day: dt.date | None = None
         self.applied = 0
         self._dispatch = self._table()
 
-    def _table(self) -> dict[type, Callable[[Any], None]]:
+    def _table(self) -> dict[type, Callable[[Any], object]]:
         g, co = self.gate, self.closeout
         return {
-            ev.Order: self._order,
+            ev.Order: g.order,  # applied by the fast path in ``apply``
             ev.Fill: g.fill,
             ev.Cancel: g.cancel,
             ev.LocateGrant: g.locate,
@@ -78,17 +79,30 @@ class BookEngine:
         if last is not None and at < last:
             raise EngineInputError("at", f"events out of time order: {at.isoformat()} is before the previous "
                                          f"event's {last.isoformat()}")
-        handler = self._dispatch.get(type(e))
+        kind = type(e)
+        handler = self._dispatch.get(kind)
         if handler is None:
-            raise EngineInputError("type", f"the engine does not apply {type(e).__name__} events")
-        params.check_regime(at.astimezone(ET).date())
+            raise EngineInputError("type", f"the engine does not apply {kind.__name__} events")
+        day = at.date() if at.tzinfo is ET else at.astimezone(ET).date()
+        if day != self._day:
+            params.check_regime(day)
+            self._day = day
         due = self.closeout._due
-        if due and (due[0][0] < at or (due[0][0] == at and type(e) is ev.Order)):
-            self.closeout.advance(at, inclusive=type(e) is ev.Order)
+        if due and (due[0][0] < at or (due[0][0] == at and kind is ev.Order)):
+            self.closeout.advance(at, inclusive=kind is ev.Order)
         self.last = at
-        handler(e)
         self.applied += 1
         sink = self.sink
+        if kind is ev.Order:
+            o = cast(ev.Order, e)
+            d = self.gate.order(o)
+            if d.accepted and o.side in _SHORT:
+                self.closeout.accepted_short(self.gate.snap.accounts[o.account].bd, o.symbol, d.at)
+            if not (sink.obligations or sink.periods or sink.notices or sink.findings or sink.decisions):
+                return Effects((d,))
+            sink.decisions.append(d)
+            return sink.take()
+        handler(e)
         if not (sink.decisions or sink.obligations or sink.periods or sink.notices or sink.findings):
             return NO_EFFECTS
         return sink.take()
@@ -121,12 +135,6 @@ class BookEngine:
         self.gate.add_account(a)
 
     # -- handlers that touch both halves -------------------------------------------------------------------
-
-    def _order(self, e: ev.Order) -> None:
-        d = self.gate.order(e)
-        self.sink.decisions.append(d)
-        if d.accepted and e.side in _SHORT:
-            self.closeout.accepted_short(self.gate.snap.accounts[e.account].bd, e.symbol, d.at)
 
     def _threshold_list(self, e: ev.ThresholdList) -> None:
         self.gate.threshold_list(e)

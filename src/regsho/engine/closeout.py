@@ -237,9 +237,9 @@ class CloseOutState:
             raise EngineInputError(fld, f"{what} {d.isoformat()} is not a settlement day")
 
     def _fail_terms(self, origin: FailOrigin, s: dt.date, trade_date: dt.date | None, excepted: bool
-                    ) -> tuple[str | None, bool, dt.datetime | None, dt.datetime | None, tuple[ParamValue, ...]]:
+                    ) -> tuple[str | None, bool, dt.datetime | None, dt.datetime | None, tuple[ParamValue, ...], bool]:
         """What a fail of ``origin`` settling on ``s`` owes, computed once per (origin, date, trade date):
-        (rule, attestation pending, deadline, attestation due, parameters used)."""
+        (rule, attestation pending, deadline, attestation due, parameters used, under Rule 204 or 204T)."""
         key = ("fail", origin, s, trade_date, excepted)
         hit = self._memo.get(key)
         if hit is not None:
@@ -254,7 +254,7 @@ class CloseOutState:
                     due = r204.attestation_due(s, self.cal)
                 else:
                     dl = r204.deadline(rule, s, trade_date, self.cal)
-        out = (rule, pending, dl, due, tuple(used))
+        out = (rule, pending, dl, due, tuple(used), r204.regime(s) is not r204.Regime.NONE)
         self._memo[key] = out
         return out
 
@@ -277,7 +277,7 @@ class CloseOutState:
         if e.origin is FailOrigin.OPTIONS_MM_HEDGE:
             since = self.lists.since_end_of(e.symbol, s)
             excepted = r204.options_hedge_excepted(e.origin, s, e.options_created, since)
-        rule, pending, dl, due, used = self._fail_terms(e.origin, s, e.trade_date, excepted)
+        rule, pending, dl, due, used, rule204 = self._fail_terms(e.origin, s, e.trade_date, excepted)
         if rule is None:
             return
         assert dl is not None
@@ -288,7 +288,7 @@ class CloseOutState:
             ob.pending_until = due
             self._schedule(ob)
         self._emit(ob, "created", e.at)
-        if r204.regime(s) is not r204.Regime.NONE:
+        if rule204:
             self._pre_fail_credit(ob, e)
 
     def _pre_fail_credit(self, ob: ObState, e: ev.Fail) -> None:

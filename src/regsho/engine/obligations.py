@@ -73,6 +73,16 @@ ATTESTATION: Lifecycle[Attest, AttestEvent] = Lifecycle(
 )
 
 
+_CITES: dict[str, tuple[str, ...]] = {}
+
+
+def _cites(rule: str) -> tuple[str, ...]:
+    hit = _CITES.get(rule)
+    if hit is None:
+        hit = _CITES[rule] = (r204.cite(rule),)
+    return hit
+
+
 @dataclass(slots=True, eq=False)
 class ObState:
     id: str
@@ -113,8 +123,9 @@ class ObState:
         return self.rule.startswith("203(b)(3)")
 
     def record(self, change: str, at: dt.datetime) -> Obligation:
+        status = self.status
         return Obligation(
-            self.id, self.symbol, self.bd, self.qty, self.rule, self.deadline, self.cure.value, self.status.value,
+            self.id, self.symbol, self.bd, self.qty, self.rule, self.deadline, self.cure, status,
             self.settlement_date, self.created_at, at, change, self.origin, self.trade_date, self.closed_at,
-            tuple(self.cures), self.missed_qty if self.status is Status.MISSED else 0, self.allocated_from,
-            self.credit, (r204.cite(self.rule),), self.params)
+            tuple(self.cures), self.missed_qty if status is Status.MISSED else 0, self.allocated_from,
+            self.credit, _cites(self.rule), self.params)

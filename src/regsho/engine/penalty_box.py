@@ -9,6 +9,7 @@ through ``GateShell.require_pre_borrow`` / ``end_pre_borrow``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -75,14 +76,23 @@ class Box:
     #: who has been told that the box was imposed (204(c)): recipient -> the period the notice names
     told: dict[str, str] = field(default_factory=dict)
     rest_of_day: bool = False
+    #: purchases of the owner in the security after ``count_from`` (204(b)), summed as they come
+    bought: int = 0
+    _releases: tuple[int, str] | None = None
 
     def releases(self) -> str:
+        """What ends the box, in words (computed once per quantity needed)."""
+        if self._releases is not None and self._releases[0] == self.need:
+            return self._releases[1]
         if self.rest_of_day:
-            return "the end of the day of the 203(b)(3) close-out purchase"
-        if self.threshold:
-            return f"a purchase closing out {sum(o.remaining for o in self.obligations)} shares (203(b)(3)(iv))"
-        return (f"purchases of {self.need} shares of {self.symbol} by {self.owner} after "
-                f"{self.count_from.isoformat()}, cleared and settled (204(b))")
+            text = "the end of the day of the 203(b)(3) close-out purchase"
+        elif self.threshold:
+            text = f"a purchase closing out the {self.need or 'owed'} shares (203(b)(3)(iv))"
+        else:
+            text = (f"purchases of {self.need:,} shares of {self.symbol} by {self.owner} after "
+                    f"{self.count_from.isoformat()}, cleared and settled (204(b))")
+        self._releases = (self.need, text)
+        return text
 
 
 class PenaltyBox:
@@ -107,6 +117,9 @@ class PenaltyBox:
         box = self._open(ob.bd, ob.symbol, rule)
         if box is None:
             box = self._new_box(ob.bd, ob.symbol, rule, ob.threshold, ob.deadline)
+            if not box.threshold:
+                box.bought = sum(q for t, q in self.purchases.get((ob.bd, ob.symbol), ())
+                                 if r204_b.counts_toward_release(t, box.count_from))
         box.need += ob.missed_qty
         box.obligations.append(ob)
         bound = r204_b.bound_broker_dealers(ob.bd, self.participant, self.clears_for, self.certified(ob),
@@ -141,6 +154,8 @@ class PenaltyBox:
         self.purchases.setdefault((bd, symbol), []).append((at, qty))
         for box in self._at.get((bd, symbol), ()):
             if box.until is None:
+                if not box.threshold and r204_b.counts_toward_release(at, box.count_from):
+                    box.bought += qty
                 self.check(box, at)
 
     def check(self, box: Box, now: dt.datetime | None = None) -> None:
@@ -156,9 +171,8 @@ class PenaltyBox:
                 last = max(o.closed_at for o in box.obligations if o.closed_at is not None)
                 end = r203_b3.rest_of_day(last, self.cal)
                 decided = decided or last
-        else:
-            done = r204_b.purchases_complete(self.purchases.get((box.owner, box.symbol), ()), box.count_from,
-                                             box.need)
+        elif box.bought >= box.need:
+            done = r204_b.purchases_complete(self._since(box), box.count_from, box.need)
             if done is not None:
                 end = r204_b.pre_borrow_end(done, self.cal)
                 decided = decided or done
@@ -167,6 +181,12 @@ class PenaltyBox:
             self._end(box, end, decided)
 
     # -- internals ----------------------------------------------------------------------------------------------
+
+    def _since(self, box: Box) -> list[tuple[dt.datetime, int]]:
+        """The owner's purchases in the security after the box's ``count_from`` (kept in time order)."""
+        purchases = self.purchases.get((box.owner, box.symbol), [])
+        lo = bisect.bisect_right(purchases, (box.count_from, 2**62))
+        return purchases[lo:]
 
     def _open(self, owner: str, symbol: str, rule: str) -> Box | None:
         for box in self._at.get((owner, symbol), ()):
