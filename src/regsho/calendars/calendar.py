@@ -59,6 +59,9 @@ class Calendars:
         fed_holidays: Iterable[dt.date] | None = None,
         session_times: Mapping[dt.date, tuple[dt.time, dt.time]] | None = None,
     ) -> None:
+        self._args = (start, end, dict(overrides), None if nyse_sessions is None else tuple(nyse_sessions),
+                      None if fed_holidays is None else tuple(fed_holidays),
+                      None if session_times is None else dict(session_times))
         if nyse_sessions is None:
             sessions = _xnys_sessions(start, end)
             nyse_sessions = list(sessions)
@@ -93,6 +96,13 @@ class Calendars:
         not_settle = np.setdiff1d(all_days, settle_np)
         #: NumPy business-day calendar of settlement days, for vectorised work over many dates.
         self.settlement_busdays = np.busdaycalendar(weekmask=weekmask, holidays=not_settle)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled by reference to what built it: the process-wide default, or the same arguments again (an
+        engine snapshot carries its calendars without their NumPy tables)."""
+        if default_calendars.cache_info().currsize and self is default_calendars():
+            return (default_calendars, ())
+        return (Calendars, self._args)
 
     # -- membership -----------------------------------------------------------------------------------------
 

@@ -143,25 +143,19 @@ class BookEngine:
     # -- state ------------------------------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """The engine's whole state, to restart from (``restore``). The calendars are not part of it."""
+        """The engine's whole state, to restart from (``restore``); the calendars are pickled by reference."""
         return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
 
     @staticmethod
-    def restore(data: bytes, calendars: Calendars | None = None) -> BookEngine:
-        engine = pickle.loads(data)
+    def restore(data: bytes) -> BookEngine:
+        engine = pickle.loads(data)  # the engine's own snapshot, never foreign input
         if not isinstance(engine, BookEngine):
             raise TypeError("not a book engine snapshot")
-        engine._rebind(calendars or default_calendars())
         return engine
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("cal", "_dispatch")}
+        return {k: v for k, v in self.__dict__.items() if k != "_dispatch"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-
-    def _rebind(self, cal: Calendars) -> None:
-        self.cal = cal
-        self.gate.cal = cal
-        self.closeout.rebind(cal)
         self._dispatch = self._table()

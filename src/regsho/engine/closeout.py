@@ -71,21 +71,6 @@ class CloseOutState:
         #: per-date memo of what depends on the date alone
         self._memo: dict[tuple[object, ...], object] = {}
 
-    def __getstate__(self) -> dict[str, object]:
-        state = {k: getattr(self, k) for k in self.__dict__ if k not in ("cal", "_memo")}
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._memo = {}
-
-    def rebind(self, cal: Calendars) -> None:
-        self.cal = cal
-        self.lists.cal = cal
-        self.count.cal = cal
-        self.box.cal = cal
-        self.box.certified = self._certified
-
     # -- time ---------------------------------------------------------------------------------------------------
 
     def _push(self, due: dt.datetime, kind: int, payload: object) -> None:
