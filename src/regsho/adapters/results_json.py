@@ -54,7 +54,7 @@ def decision_json(d: Decision) -> dict[str, Any]:
 def obligation_json(o: Obligation) -> dict[str, Any]:
     return {
         "id": o.id, "symbol": o.symbol, "bd": o.bd, "qty": o.qty, "rule": o.rule,
-        "deadline": o.deadline.isoformat(), "cure": o.cure, "status": o.status,
+        "deadline": o.deadline.isoformat(), "cure": str(o.cure), "status": str(o.status),
         "closed_at": _iso(o.closed_at), "settlement_date": o.settlement_date.isoformat(),
         "trade_date": _iso(o.trade_date), "origin": o.origin,
         "cured": [{"at": c.at.isoformat(), "qty": c.qty, "by": c.by} for c in o.cured],

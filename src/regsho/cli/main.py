@@ -253,6 +253,25 @@ def closeouts_cmd(
         sys.stdout.write("\n")
 
 
+@app.command("provisions")
+def provisions_cmd(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the index here (default: print it).")] = None,
+    root: Annotated[Path, typer.Option(help="The project root whose scenario files are replayed.")] = Path("."),
+) -> None:
+    """The provisions index: paragraph -> rule functions -> scenario files (docs/provisions.md)."""
+    from regsho.app import provisions as pv
+
+    try:
+        text = pv.markdown(pv.build(pv.project_scenarios(root.resolve()), root.resolve()))
+    except ScenarioError as e:
+        raise _bad_input(e) from None
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"{out_file}: {text.count(chr(10))} lines", highlight=False)
+
+
 @bench_app.command("gate")
 def bench_gate_cmd(
     orders: Annotated[int, typer.Option(help="Orders in the synthetic day.")] = 1_000_000,

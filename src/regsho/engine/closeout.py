@@ -408,6 +408,7 @@ class CloseOutState:
             new.pending_until = ob.pending_until
             new.attest = ob.attest
             new.allocated_from = ob.id
+            new.extra_cites = (c.R203_B3_VI if ob.threshold else c.R204_D,)
             self._schedule(new)
             if ob.remaining == 0 and ob.qty > 0 and ob.pending_until is None:
                 ob.closed_at = max(cu.at for cu in ob.cures)
@@ -461,4 +462,5 @@ class CloseOutState:
                 r203_b3.thirteen_days(o.day)
             ob = self._new_ob(o.symbol, self.firm, o.qty, o.rule, o.day, o.at, None, None, deadline,
                               tuple(dict.fromkeys((*used, *more))))
+            ob.extra_cites = (c.FAQ_5_8,)  # the quantity that persisted: reductions go to the latest increase
             self._emit(ob, "created", o.at)

@@ -135,7 +135,9 @@ def _decide_short(
     # 1. Marking, 200(g)(2), and Rule 201
     if order.side is Side.SELL_SHORT_EXEMPT:
         facts.append(("exempt", order.exempt))
-        problem = r200.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
+        with params.trace() as marking:
+            problem = r200.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
+        used_params.extend(marking)
         if problem is not None:
             failing.append(r.SHORT_EXEMPT_INVALID)
             details.append((r.SHORT_EXEMPT_INVALID, problem))

@@ -73,13 +73,13 @@ ATTESTATION: Lifecycle[Attest, AttestEvent] = Lifecycle(
 )
 
 
-_CITES: dict[str, tuple[str, ...]] = {}
+_CITES: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
 
-def _cites(rule: str) -> tuple[str, ...]:
-    hit = _CITES.get(rule)
+def _cites(rule: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+    hit = _CITES.get((rule, extra))
     if hit is None:
-        hit = _CITES[rule] = (r204.cite(rule),)
+        hit = _CITES[(rule, extra)] = (r204.cite(rule), *extra)
     return hit
 
 
@@ -108,6 +108,8 @@ class ObState:
     credit: str | None = None
     missed_qty: int = 0
     params: tuple[ParamValue, ...] = ()
+    #: sources relied on besides the provision itself (the allocation paragraph, an interpretation)
+    extra_cites: tuple[str, ...] = ()
 
     def step(self, event: ObEvent) -> None:
         self.status = OBLIGATION.step(self.status, event, self.id)
@@ -128,4 +130,4 @@ class ObState:
             self.id, self.symbol, self.bd, self.qty, self.rule, self.deadline, self.cure, status,
             self.settlement_date, self.created_at, at, change, self.origin, self.trade_date, self.closed_at,
             tuple(self.cures), self.missed_qty if status is Status.MISSED else 0, self.allocated_from,
-            self.credit, _cites(self.rule), self.params)
+            self.credit, _cites(self.rule, self.extra_cites), self.params)

@@ -56,9 +56,10 @@ class Period:
 
     def record(self, change: str, at: dt.datetime) -> PreBorrowPeriod:
         box = self.box
+        cites = ((c.cite_pre_borrow(self.rule), c.FAQ_5_7, c.CBOE_OMM_Q4) if box.rest_of_day
+                 else (c.cite_pre_borrow(self.rule),))
         return PreBorrowPeriod(self.id, self.bd, self.symbol, self.rule, self.start, self.until, box.owner,
-                               tuple(o.id for o in box.obligations), at, change, box.releases(),
-                               (c.cite_pre_borrow(self.rule),))
+                               tuple(o.id for o in box.obligations), at, change, box.releases(), cites)
 
 
 @dataclass(slots=True, eq=False)
@@ -132,8 +133,9 @@ class PenaltyBox:
         self.check(box)
 
     def rest_of_day(self, owner: str, symbol: str, rule: str, at: dt.datetime, ob: ObState) -> None:
-        """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE circular Question 4: every 203(b)(3) close-out purchase
-        imposes pre-borrow for the rest of its day (docs/scenarios.md, convention 6)."""
+        """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE Regulatory Circular on Regulation SHO and options market-
+        makers, Question 4: every 203(b)(3) close-out purchase imposes pre-borrow for the rest of its day
+        (docs/scenarios.md, convention 6)."""
         end = r203_b3.rest_of_day(at, self.cal)
         for box in self._at.get((owner, symbol), ()):
             if (box.rule == rule and box.periods

@@ -116,10 +116,10 @@ class GateShell:
 
     def ssr(self, ev: SsrTrigger) -> None:
         """17 CFR 242.201(b)(1): the listing market has triggered the circuit breaker at ``ev.at``."""
-        why = r201.may_trigger(ev.at, self.cal)
-        if why is not None:
-            raise GateInputError("at", why)
         with params.trace() as used:
+            why = r201.may_trigger(ev.at, self.cal)
+            if why is not None:
+                raise GateInputError("at", why)
             current = self.snap.ssr.get(ev.symbol)
             state = self.rule201.get(ev.symbol, RULE201.initial)
             if state is Restriction.RESTRICTED and not r201.in_force(current, ev.at):

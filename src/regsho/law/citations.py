@@ -24,7 +24,6 @@ R201_D = CFR + "201(d)"
 R203_B1 = CFR + "203(b)(1)"
 R203_B1_I = CFR + "203(b)(1)(i)"
 R203_B1_II = CFR + "203(b)(1)(ii)"
-R203_B1_III = CFR + "203(b)(1)(iii)"
 R203_B2_II = CFR + "203(b)(2)(ii)"
 R203_B2_III = CFR + "203(b)(2)(iii)"
 R203_B3 = CFR + "203(b)(3)"
@@ -35,7 +34,6 @@ R203_B3_IV = CFR + "203(b)(3)(iv)"
 R203_B3_V = CFR + "203(b)(3)(v)"
 R203_B3_VI = CFR + "203(b)(3)(vi)"
 R203_B3_VII = CFR + "203(b)(3)(vii)"
-R203_C5 = CFR + "203(c)(5)"
 R203_C6 = CFR + "203(c)(6)"
 
 # Rule 204: close-out
@@ -48,7 +46,6 @@ R204_C = CFR + "204(c)"
 R204_D = CFR + "204(d)"
 R204_E = CFR + "204(e)"
 R204_F = CFR + "204(f)"
-R204_G = CFR + "204(g)"
 
 # Rule 204T (2008-09-18 to 2009-07-30) and the releases that set the close-out regimes
 R204T = CFR + "204T"
@@ -78,7 +75,6 @@ CBOE_OMM_Q4 = CBOE_OMM + ", Question 4"
 FINRA_08_50 = "FINRA Regulatory Notice 08-50"
 LATOUR_NAL = "SEC staff no-action letter to Latour Trading LLC (2017-04-26)"
 CYCLICAL_CONVENTION = "docs/scenarios.md, conventions 12 and 23 (FINRA/Nasdaq, Wedbush Securities and Scout Trading)"
-UPC_NOTICES = "NASD/FINRA Uniform Practice notices NTM 88-82, 95-77, 99-83"
 
 
 def cite_pre_borrow(rule: str) -> str:

@@ -67,7 +67,7 @@ CODES: Final[dict[str, ReasonCode]] = {
                    "threshold security, or the locate was not good for the day"),
         ReasonCode(PRE_BORROW_REQUIRED, "reject", (c.R204_B, c.R203_B3_IV),
                    "the broker-dealer must pre-borrow this security and has too little pre-borrowed"),
-        ReasonCode(PRICE_TEST_RESTRICTED, "reject", (c.R201_B1_I, c.R201_B1_II),
+        ReasonCode(PRICE_TEST_RESTRICTED, "reject", (c.R201_B1_I, c.R201_B1_II, c.RULE201_FAQ_2_2),
                    "Rule 201 is in force and the order is priced at or below the national best bid, or is a "
                    "market order, or no national best bid is known"),
         ReasonCode(SHORT_EXEMPT_INVALID, "reject", (c.R200_G2, c.R201_C, c.R201_D),

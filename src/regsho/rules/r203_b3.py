@@ -1,6 +1,7 @@
 """17 CFR 242.203(b)(3): the threshold-security close-out, its exceptions, phase-outs and pre-borrow.
 
-Pure, dated rule functions over one security's daily CNS fail positions. The close-out engine
+Pure, dated rule functions over one security's daily CNS fail positions. The options market-maker exception is
+read as the CBOE Regulatory Circular on Regulation SHO and options market-makers explains it. The close-out engine
 (``regsho.engine.closeout``) keeps the running counts; these functions decide what a day counts as and what an
 obligation is. Dated regimes: the grandfather exception (to 2007-10-15, Release 34-56212), the options
 market-maker exception (to 2008-10-17, Release 34-58775), the 35-settlement-day periods of (b)(3)(i)-(iii).
@@ -49,8 +50,9 @@ def options_exception_applies(day: dt.date) -> bool:
 
 
 def excepted_quantity(day: dt.date, grandfathered: int, options_hedges: int) -> int:
-    """17 CFR 242.203(b)(3) (2005-2008); CBOE options market-maker circular, Question 1: the quantity of the fail
-    position that the regime in force on ``day`` excepts from the count (docs/scenarios.md, conventions 6 and 21)."""
+    """17 CFR 242.203(b)(3) (2005-2008); CBOE Regulatory Circular on Regulation SHO and options market-makers, Question
+    1: the quantity of the fail position that the regime in force on ``day`` excepts from the count (docs/scenarios.md,
+    conventions 6 and 21)."""
     n = 0
     if grandfather_applies(day):
         n += grandfathered
@@ -106,9 +108,9 @@ def pre_borrow_rule(rule: str) -> str:
 
 
 def rest_of_day(purchase_at: dt.datetime, cal: Calendars) -> dt.datetime:
-    """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE options market-maker circular, Question 4: a short sale
-    without a pre-borrow on the day of a 203(b)(3) close-out purchase would undo it, so pre-borrow applies for the
-    rest of that day (docs/scenarios.md, convention 6)."""
+    """17 CFR 242.203(b)(3); SEC Reg SHO FAQ 5.7; CBOE Regulatory Circular on Regulation SHO and options market-makers,
+    Question 4: a short sale without a pre-borrow on the day of a 203(b)(3) close-out purchase would undo it, so pre-
+    borrow applies for the rest of that day (docs/scenarios.md, convention 6)."""
     return cal.end_of_day(purchase_at.date())
 
 

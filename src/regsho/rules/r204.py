@@ -92,9 +92,9 @@ def attestation_due(settlement_date: dt.date, cal: Calendars) -> dt.datetime:
 def options_hedge_excepted(
     origin: FailOrigin, on: dt.date, options_created: dt.date | None, threshold_since: dt.date | None
 ) -> bool:
-    """17 CFR 242.203(b)(3) (2005-2008); CBOE options market-maker circular, Question 1: a fail from a hedge of
-    options created before the security became a threshold security is excepted, while the exception lasts
-    (until 2008-10-17, Release 34-58775); the exception survives the options' expiry."""
+    """17 CFR 242.203(b)(3) (2005-2008); CBOE Regulatory Circular on Regulation SHO and options market-makers, Question
+    1: a fail from a hedge of options created before the security became a threshold security is excepted, while the
+    exception lasts (until 2008-10-17, Release 34-58775); the exception survives the options' expiry."""
     if origin is not FailOrigin.OPTIONS_MM_HEDGE or options_created is None or threshold_since is None:
         return False
     return params.bool_value("closeout.options_mm_exception", on) and options_created < threshold_since

@@ -1,0 +1,63 @@
+"""Every citation the project names is implemented by a rule and exercised by a scenario; docs/provisions.md is
+the generated index, kept in step with the code."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import regsho.engine
+import regsho.rules
+from regsho.app import provisions as pv
+from regsho.law import citations as c
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def index() -> pv.Index:
+    return pv.build(pv.project_scenarios(ROOT), ROOT)
+
+
+def _docstrings() -> str:
+    out = []
+    for pkg in (regsho.rules, regsho.engine):
+        for info in pkgutil.iter_modules(pkg.__path__):
+            mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            out.append(mod.__doc__ or "")
+            for _, obj in inspect.getmembers(mod):
+                if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(obj, "__module__", "") == mod.__name__:
+                    out.append(obj.__doc__ or "")
+                    if inspect.isclass(obj):
+                        out.extend(f.__doc__ or "" for _, f in inspect.getmembers(obj, inspect.isfunction))
+    return "\n".join(out)
+
+
+CONSTANTS = sorted({v for k, v in vars(c).items() if k.isupper() and isinstance(v, str) and v != c.CFR})
+
+
+@pytest.mark.parametrize("cite", CONSTANTS)
+def test_every_citation_is_implemented_and_exercised(cite: str, index: pv.Index) -> None:
+    docs = _docstrings()
+    tables = pv.tables_citing()
+    if cite.startswith(c.CFR):
+        implemented = bool(index.implemented.get(cite)) or cite in tables
+    else:
+        implemented = cite in docs or cite in tables
+    assert implemented, f"no rule function or code table cites {cite}"
+    assert index.exercised_by(cite), f"no scenario exercises {cite}"
+
+
+def test_docs_provisions_md_is_generated_from_the_code(index: pv.Index) -> None:
+    assert (ROOT / "docs" / "provisions.md").read_text(encoding="utf-8") == pv.markdown(index), (
+        "docs/provisions.md is out of date: run `regsho provisions --out docs/provisions.md`")
+
+
+def test_cites_in_reads_ranges_and_bare_paragraphs() -> None:
+    assert pv.cites_in("17 CFR 242.204(b); 242.203(b)(3)(iv)-(v): who") == [
+        "17 CFR 242.204(b)", "17 CFR 242.203(b)(3)(iv)", "17 CFR 242.203(b)(3)(v)"]
+    assert pv.cites_in("see 204(a)(1) and 204T(b)") == ["17 CFR 242.204(a)(1)", "17 CFR 242.204T(b)"]
