@@ -125,57 +125,85 @@ def build(
                     frozenset(bds))
 
 
-def run(year: int, fails_per_day: int, seed: int, console: Console) -> dict[str, Any]:
-    from regsho.app.replay import replay
+def measure(year: int, fails_per_day: int, seed: int, days: int | None = None) -> dict[str, Any]:
+    """Build one synthetic year (or its first ``days`` settlement days), then time the dispatch-only baseline and
+    ``BookEngine.apply`` over the same events, one event at a time."""
+    from regsho.app.replay import book_of
+    from regsho.engine.book import BookEngine
+    from regsho.engine.ledger import Ledger
+
     t0 = time.perf_counter()
     sc = build(year=year, fails_per_day=fails_per_day, seed=seed)
+    events = [se.event for se in sc.events]
+    if days is not None:
+        cal = default_calendars()
+        last = cal.settlement_days(dt.date(year, 1, 2), dt.date(year, 12, 31))[min(days, 250) - 1]
+        events = [e for e in events if e.at.date() <= last]
     t_build = time.perf_counter() - t0
-    n = len(sc.events)
+    n = len(events)
     counts: dict[str, int] = {}
-    for se in sc.events:
-        counts[se.type] = counts.get(se.type, 0) + 1
+    for e in events:
+        counts[type(e).__name__] = counts.get(type(e).__name__, 0) + 1
+    handlers: dict[type, Any] = {t: (lambda e: None) for t in {type(e) for e in events}}
 
-    # Baseline: the same dispatch loop with no engine behind it.
+    # Baseline: the same loop dispatching every event by type, with no engine behind it.
     gc.collect()
     t0 = time.perf_counter()
-    sink = 0
-    for se in sc.events:
-        e = se.event
-        if isinstance(e, ev.Order | ev.Fill | ev.Cancel | ev.LocateGrant | ev.Fail | ev.Cns | ev.CloseOut
-                      | ev.Allocate | ev.ThresholdList):
-            sink += 1
+    for e in events:
+        handlers[type(e)](e)
     t_base = time.perf_counter() - t0
 
+    engine = BookEngine(book_of(sc))
     gc.collect()
     t0 = time.perf_counter()
-    result = replay(sc)
+    apply = engine.apply
+    effects = [apply(e) for e in events]
+    effects.append(engine.finish())
     t_engine = time.perf_counter() - t0
-    figures = {
-        "events": n,
-        "engine_seconds": t_engine,
-        "engine_events_per_s": n / t_engine,
+
+    ledger = Ledger()
+    t0 = time.perf_counter()
+    for fx in effects:
+        if fx:
+            ledger.absorb(fx)
+    t_ledger = time.perf_counter() - t0
+    return {
+        "fails_per_day": fails_per_day, "events": n, "counts": counts, "build_seconds": t_build,
+        "engine_seconds": t_engine, "engine_events_per_s": n / t_engine,
         "baseline_events_per_s": n / t_base if t_base else float("inf"),
-        "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0,
-        "obligations": len(result.obligations),
-        "pre_borrow_periods": len(result.pre_borrow),
-        "notices": len(result.notices),
-        "findings": len(result.findings),
-        "decisions": len(result.decisions),
-        "build_seconds": t_build,
+        "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0, "ledger_seconds": t_ledger,
+        "obligations": len(ledger.obligations), "pre_borrow_periods": len(ledger.periods),
+        "notices": len(ledger.notices), "findings": len(ledger.findings), "decisions": len(ledger.decisions),
     }
-    t = Table(title=f"close-out engine: a synthetic year ({year}), {fails_per_day:,} fails per settlement day",
-              title_justify="left")
+
+
+def run(year: int, sizes: tuple[int, ...], seed: int, console: Console, days: int | None = None
+        ) -> list[dict[str, Any]]:
+    results = [measure(year, n, seed, days) for n in sizes]
+    t = Table(title=f"close-out engine: a synthetic year ({year}{f', first {days} days' if days else ''}), "
+                    "one event at a time through BookEngine.apply", title_justify="left")
     t.add_column("measure")
-    t.add_column("value", justify="right")
-    t.add_row("events replayed", f"{n:,}")
-    for k in sorted(counts):
-        t.add_row(f"  {k}", f"{counts[k]:,}")
-    t.add_row("engine events/s", f"{figures['engine_events_per_s']:,.0f}")
-    t.add_row("baseline (dispatch only) events/s", f"{figures['baseline_events_per_s']:,.0f}")
-    t.add_row("engine / baseline", f"{figures['ratio']:.4f}")
-    t.add_row("engine wall time", f"{t_engine:.1f} s")
-    t.add_row("obligations / pre-borrow periods / notices / findings",
-              f"{len(result.obligations):,} / {len(result.pre_borrow):,} / {len(result.notices):,} / "
-              f"{len(result.findings):,}")
+    for r in results:
+        t.add_column(f"{r['fails_per_day']:,} fails/day", justify="right")
+    t.add_row("events", *(f"{r['events']:,}" for r in results))
+    kinds = sorted({k for r in results for k in r["counts"]})
+    for k in kinds:
+        t.add_row(f"  {k}", *(f"{r['counts'].get(k, 0):,}" for r in results))
+    t.add_row("engine events/s", *(f"{r['engine_events_per_s']:,.0f}" for r in results))
+    t.add_row("baseline (dispatch only) events/s", *(f"{r['baseline_events_per_s']:,.0f}" for r in results))
+    t.add_row("engine / baseline", *(f"{r['ratio']:.4f}" for r in results))
+    t.add_row("engine wall time", *(f"{r['engine_seconds']:.1f} s" for r in results))
+    t.add_row("ledger fold (projections)", *(f"{r['ledger_seconds']:.1f} s" for r in results))
+    t.add_row("obligations / periods / notices / findings",
+              *(f"{r['obligations']:,} / {r['pre_borrow_periods']:,} / {r['notices']:,} / {r['findings']:,}"
+                for r in results))
     console.print(t)
-    return figures
+    if len(results) >= 2:
+        lo, hi = results[0], results[-1]
+        spread = hi["engine_events_per_s"] / lo["engine_events_per_s"]
+        console.print(f"events/s at {hi['fails_per_day']:,} fails/day / at {lo['fails_per_day']:,}: {spread:.2f} "
+                      f"(target 0.80-1.25: {'PASS' if 0.8 <= spread <= 1.25 else 'MISS'})", highlight=False)
+    big = results[-1]
+    console.print(f"events/s at {big['fails_per_day']:,} fails/day: {big['engine_events_per_s']:,.0f} (target "
+                  f">= 100,000: {'PASS' if big['engine_events_per_s'] >= 100_000 else 'MISS'})", highlight=False)
+    return results

@@ -214,12 +214,15 @@ class CloseOutState:
         self._shorts.setdefault((bd, symbol), []).append(at)
 
     def _settlement_day(self, d: dt.date, fld: str, what: str) -> None:
+        if ("settles", d) in self._memo:
+            return
         if not params.regime_in_force("regime.reg_sho", d):
             raise EngineInputError(fld, f"{what} {d.isoformat()} is before "
                                         f"{params.regime_start('regime.reg_sho').isoformat()}, the compliance date of "
                                         "Regulation SHO; no earlier regime is implemented")
         if not self.cal.is_settlement_day(d):
             raise EngineInputError(fld, f"{what} {d.isoformat()} is not a settlement day")
+        self._memo[("settles", d)] = True
 
     def _fail_terms(self, origin: FailOrigin, s: dt.date, trade_date: dt.date | None, excepted: bool
                     ) -> tuple[str | None, bool, dt.datetime | None, dt.datetime | None, tuple[ParamValue, ...], bool]:

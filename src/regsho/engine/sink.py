@@ -19,11 +19,17 @@ class Sink:
         """The records collected since the last ``take``, as one ``Effects``; the sink is emptied."""
         if not (self.decisions or self.obligations or self.periods or self.notices or self.findings):
             return NO_EFFECTS
-        out = Effects(tuple(self.decisions), tuple(self.obligations), tuple(self.periods), tuple(self.notices),
-                      tuple(self.findings))
-        self.decisions.clear()
-        self.obligations.clear()
-        self.periods.clear()
-        self.notices.clear()
-        self.findings.clear()
+        d, o, p, n, f = self.decisions, self.obligations, self.periods, self.notices, self.findings
+        out = Effects(tuple(d) if d else (), tuple(o) if o else (), tuple(p) if p else (), tuple(n) if n else (),
+                      tuple(f) if f else ())
+        if d:
+            d.clear()
+        if o:
+            o.clear()
+        if p:
+            p.clear()
+        if n:
+            n.clear()
+        if f:
+            f.clear()
         return out
