@@ -160,6 +160,13 @@ def _stale(mk) -> Pair:
     return w.order("2024-06-04T07:00:00"), w.order("2024-06-04T06:59:59.999999")
 
 
+def _invalid_order(mk) -> Pair:
+    w1, w2 = mk(), mk()
+    w1.locate(f"{DAY}T08:00", 1000, id="L1")
+    w2.locate(f"{DAY}T08:00", 1000, id="L1")
+    return w1.order(f"{DAY}T10:00", qty=-600, locate="L1"), w2.order(f"{DAY}T10:00", qty=600, locate="L1")
+
+
 CASES: dict[str, Callable[..., Pair]] = {
     r.BUY: _buy,
     r.LONG_SALE: _long_sale,
@@ -181,6 +188,7 @@ CASES: dict[str, Callable[..., Pair]] = {
     r.UNKNOWN_SECURITY: _unknown_security,
     r.UNKNOWN_ACCOUNT: _unknown_account,
     r.REFERENCE_DATA_STALE: _stale,
+    r.INVALID_ORDER: _invalid_order,
 }
 
 

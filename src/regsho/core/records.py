@@ -54,6 +54,12 @@ class Decision(NamedTuple):
     details: tuple[tuple[str, str], ...] = ()
     locate: str | None = None
     consume: tuple[Consumption, ...] = ()
+    #: what the order was, so that the decision answers "why" alone
+    account: str = ""
+    symbol: str = ""
+    side: str = ""
+    qty: int = 0
+    price: object = None
 
     @property
     def accepted(self) -> bool:

@@ -10,6 +10,9 @@ reason is what covered it.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterable
+from decimal import Decimal
 
 from regsho.core.events import AccountType, Order, Side
 from regsho.core.records import ParamValue
@@ -84,28 +87,59 @@ def decide(order: Order, snap: Snapshot) -> Decision:
             f"{_REG_SHO}; no earlier regime is implemented"
         )
     symbol = order.symbol
+    side = order.side
+    qty = order.qty
+    ident = (order.account, symbol, side, qty, order.price)
+    problem = _invalid(order)
+    if problem is not None:
+        return Decision(order.id, at, REJECT, _INVALID_REASONS, _CODES[r.INVALID_ORDER].cites,
+                        (("qty", qty), ("side", side), ("price", order.price), ("nbb", order.nbb)),
+                        (), ((r.INVALID_ORDER, problem),), None, _EMPTY, *ident)
     sec = snap.securities.get(symbol)
     acct = snap.accounts.get(order.account)
     if sec is None or acct is None:
         code = r.UNKNOWN_SECURITY if sec is None else r.UNKNOWN_ACCOUNT
         return Decision(order.id, at, REJECT, (code,), _CODES[code].cites,
-                        (("security.known", sec is not None), ("account.known", acct is not None)))
-    side = order.side
+                        (("security.known", sec is not None), ("account.known", acct is not None)),
+                        (), (), None, _EMPTY, *ident)
     key = (order.account, symbol)
     if side is Side.BUY:
-        return Decision(order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS)
+        return Decision(order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS, (), (), None, _EMPTY, *ident)
     position = snap.positions.get(key, 0)
     open_sells = snap.open_sells.get(key, 0)
     if side is Side.SELL:
-        facts = (("side", side), ("position", position), ("open_sells", open_sells), ("qty", order.qty))
-        if r200.may_mark_long(position, open_sells, order.qty):
-            return Decision(order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts)
+        facts = (("side", side), ("position", position), ("open_sells", open_sells), ("qty", qty))
+        if r200.may_mark_long(position, open_sells, qty):
+            return Decision(order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts, (), (), None, _EMPTY, *ident)
         avail = r200.net_long_available(position, open_sells)
-        return Decision(order.id, at, REJECT, _NOT_LONG_REASONS, _LONG_CITES, facts,
-                        details=((r.NOT_NET_LONG,
-                                  f"net long available {avail} (position {position} less open sells "
-                                  f"{open_sells}) is less than the {order.qty} shares marked long"),))
+        return Decision(order.id, at, REJECT, _NOT_LONG_REASONS, _LONG_CITES, facts, (),
+                        ((r.NOT_NET_LONG,
+                          f"net long available {avail} (position {position} less open sells "
+                          f"{open_sells}) is less than the {qty} shares marked long"),), None, _EMPTY, *ident)
     return _decide_short(order, snap, acct.bd, acct.type is _MM, position, open_sells)
+
+
+_SIDES = frozenset(Side)
+_INVALID_REASONS: tuple[str, ...] = (r.INVALID_ORDER,)
+
+
+def _invalid(order: Order) -> str | None:
+    """An order no check can judge: refused whatever entry point it came from (never applied to a locate)."""
+    qty = order.qty
+    if type(qty) is not int or qty <= 0:
+        return f"quantity {qty!r} is not a positive whole number of shares"
+    if order.side not in _SIDES:
+        return f"side {order.side!r} is not one of buy, sell, sell_short, sell_short_exempt"
+    for name, v in (("price", order.price), ("nbb", order.nbb)):
+        if v is not None and not _price_ok(v):
+            return f"{name} {v!r} is not a finite, positive price"
+    return None
+
+
+def _price_ok(v: object) -> bool:
+    if isinstance(v, Decimal):
+        return v.is_finite() and v > 0
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def _decide_short(
@@ -166,9 +200,15 @@ def _decide_short(
     pb_cite: str | None = None
     pb_key = (bd, symbol)
     periods = snap.pre_borrow_periods.get(pb_key)
-    pb_rule = r204_b.pre_borrow_rule_in_force(periods, at) if periods else None
-    if pb_rule is not None:
+    binding = r204_b.period_in_force(periods, at) if periods else None
+    pb_rule = binding[0] if binding is not None else None
+    if binding is not None and pb_rule is not None:
         facts.append(("pre_borrow.required", pb_rule))
+        facts.append(("pre_borrow.since", binding[1]))
+        if binding[3]:
+            facts.append(("pre_borrow.period", binding[3]))
+        if binding[4]:
+            facts.append(("pre_borrow.obligations", binding[4]))
         avail, takes = _pre_borrow_take(snap, pb_key, at, qty)
         facts.append(("pre_borrow.available", avail))
         if takes is not None:
@@ -177,9 +217,11 @@ def _decide_short(
         else:
             failing.append(r.PRE_BORROW_REQUIRED)
             pb_cite = c.cite_pre_borrow(pb_rule)
+            why = (f" (period {binding[3]}" + (f", obligation {', '.join(binding[4])}" if binding[4] else "") + ")"
+                   if binding[3] else "")
             details.append((r.PRE_BORROW_REQUIRED,
-                            f"{bd} is subject to the {pb_rule} pre-borrow requirement in {symbol}; "
-                            f"{avail} shares pre-borrowed today, {qty} needed"))
+                            f"{bd} is subject to the {pb_rule} pre-borrow requirement in {symbol} since "
+                            f"{binding[1].isoformat()}{why}; {avail} shares pre-borrowed today, {qty} needed"))
     elif order.bona_fide_mm:
         # 3a. The market-making exception, 203(b)(2)(iii)
         review = snap.mm_review.get((order.account, symbol))
@@ -218,10 +260,12 @@ def _decide_short(
     if failing:
         codes = tuple(failing)
         return Decision(order.id, at, REJECT, codes, _cites(codes, tuple(extra_cites), pb_cite),
-                        tuple(facts), tuple(used_params), tuple(details), None, _EMPTY)
+                        tuple(facts), tuple(used_params), tuple(details), None, _EMPTY,
+                        order.account, symbol, order.side, qty, order.price)
     codes = tuple(passed)
     return Decision(order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
-                    tuple(used_params), tuple(details), locate_used, consume)
+                    tuple(used_params), tuple(details), locate_used, consume,
+                    order.account, symbol, order.side, qty, order.price)
 
 
 def _pre_borrow_take(
@@ -340,4 +384,30 @@ def _locate_coverage(
         why = "the easy-to-borrow list never supports a locate in a threshold security"
     elif listed:
         why = "the easy-to-borrow list is 24 hours old or older"
+    considered = _considered(candidates or (), order, barred)
+    if considered:
+        facts.append(("locates.considered", considered))
+        why += "; locates considered: " + "; ".join(f"{lid} ({text})" for lid, text in considered)
     return r.NO_LOCATE, _EMPTY, None, why
+
+
+def _considered(candidates: Iterable[LocateState], order: Order, barred: bool) -> tuple[tuple[str, str], ...]:
+    """Each locate of the account in the security, with its balance and why it did not cover the order (built
+    only for a rejection: the accept path never pays for it)."""
+    at, qty = order.at, order.qty
+    out: list[tuple[str, str]] = []
+    for loc in candidates:
+        if at < loc.granted_at:
+            why = f"granted later, at {loc.granted_at.isoformat()}"
+        elif at >= loc.good_until:
+            why = f"expired at {loc.good_until.isoformat()}"
+        elif loc.fresh + loc.freed < qty:
+            why = f"{loc.fresh + loc.freed} of {loc.qty} shares left, {qty} needed"
+        elif not loc.day:
+            why = f"{loc.fresh} unused; {loc.freed} freed by a buy-to-cover, not reusable on a timed locate"
+        elif barred:
+            why = f"{loc.fresh} unused; {loc.freed} freed by a buy-to-cover, not reusable in this security"
+        else:
+            why = "covers"
+        out.append((loc.id, why))
+    return tuple(out)

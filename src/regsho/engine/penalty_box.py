@@ -205,7 +205,8 @@ class PenaltyBox:
     def _add_period(self, box: Box, bd: str, start: dt.datetime) -> None:
         p = Period(f"{box.id}-{bd}", bd, box.symbol, box.rule, start, box)
         box.periods.append(p)
-        self.gate.require_pre_borrow(bd, box.symbol, box.rule, start, None)
+        self.gate.require_pre_borrow(bd, box.symbol, box.rule, start, None, p.id,
+                                     tuple(o.id for o in box.obligations))
         self.sink.periods.append(p.record("imposed", start))
 
     def _end(self, box: Box, until: dt.datetime, at: dt.datetime) -> None:

@@ -154,18 +154,19 @@ class GateShell:
                                    ev.qty))
 
     def require_pre_borrow(
-        self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime | None = None
+        self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime | None = None,
+        period: str = "", obligations: tuple[str, ...] = (),
     ) -> None:
         """Impose a pre-borrow period on a broker-dealer in a security (from the close-out engine, or from a
-        204(c) notice received)."""
-        self.snap.pre_borrow_periods.setdefault((bd, symbol), []).append((rule, start, until))
+        204(c) notice received), naming the period and the obligations behind it."""
+        self.snap.pre_borrow_periods.setdefault((bd, symbol), []).append((rule, start, until, period, obligations))
 
     def end_pre_borrow(self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime) -> None:
         """Set the end of the open period of ``rule`` that started at ``start``."""
         periods = self.snap.pre_borrow_periods.get((bd, symbol), [])
-        for i, (r, s, u) in enumerate(periods):
+        for i, (r, s, u, pid, obs) in enumerate(periods):
             if r == rule and s == start and u is None:
-                periods[i] = (r, s, until)
+                periods[i] = (r, s, until, pid, obs)
                 return
         raise KeyError(f"no open {rule} pre-borrow period for {bd} in {symbol} from {start}")
 

@@ -67,10 +67,9 @@ class Snapshot:
     account_locates: dict[tuple[str, str], list[LocateState]] = field(default_factory=dict)
     #: (bd, symbol) -> pre-borrow lots in order made
     pre_borrows: dict[tuple[str, str], list[PreBorrowState]] = field(default_factory=dict)
-    #: (bd, symbol) -> pre-borrow requirement periods (rule, from, until or None)
-    pre_borrow_periods: dict[tuple[str, str], list[tuple[str, dt.datetime, dt.datetime | None]]] = field(
-        default_factory=dict
-    )
+    #: (bd, symbol) -> pre-borrow requirement periods (rule, from, until or None, period id, obligations)
+    pre_borrow_periods: dict[tuple[str, str], list[tuple[str, dt.datetime, dt.datetime | None, str,
+                                                         tuple[str, ...]]]] = field(default_factory=dict)
     positions: dict[tuple[str, str], int] = field(default_factory=dict)
     open_sells: dict[tuple[str, str], int] = field(default_factory=dict)
     mm_review: dict[tuple[str, str], bool] = field(default_factory=dict)

@@ -37,6 +37,7 @@ NOT_BONA_FIDE_MARKET_MAKING: Final = "NOT_BONA_FIDE_MARKET_MAKING"
 UNKNOWN_SECURITY: Final = "UNKNOWN_SECURITY"
 UNKNOWN_ACCOUNT: Final = "UNKNOWN_ACCOUNT"
 REFERENCE_DATA_STALE: Final = "REFERENCE_DATA_STALE"
+INVALID_ORDER: Final = "INVALID_ORDER"
 
 CODES: Final[dict[str, ReasonCode]] = {
     r.code: r
@@ -80,6 +81,9 @@ CODES: Final[dict[str, ReasonCode]] = {
                    "the security is not in the gate's reference data: fail closed"),
         ReasonCode(UNKNOWN_ACCOUNT, "reject", (c.R200_G, c.R203_B1),
                    "the account is not in the gate's reference data: fail closed"),
+        ReasonCode(INVALID_ORDER, "reject", (c.R200_G, c.R203_B1),
+                   "the order itself is not a valid order (a quantity that is not a positive whole number, a price "
+                   "that is not finite and positive, an unknown side): it is refused and applied to nothing"),
         ReasonCode(REFERENCE_DATA_STALE, "reject", (c.R203_B1,),
                    "the threshold or hard-to-borrow list is older than the gate's freshness limit: fail closed"),
     )

@@ -70,13 +70,15 @@ def pre_borrow_end(purchase_at: dt.datetime, cal: Calendars) -> dt.datetime:
     return cal.end_of_day(cal.settlement_date(purchase_at.date()))
 
 
-def pre_borrow_rule_in_force(
-    periods: Sequence[tuple[str, dt.datetime, dt.datetime | None]], at: dt.datetime
-) -> str | None:
+#: A pre-borrow period as the gate keeps it: (provision, from, until or None, period id, obligations behind it).
+PeriodEntry = tuple[str, dt.datetime, dt.datetime | None, str, tuple[str, ...]]
+
+
+def period_in_force(periods: Sequence[PeriodEntry], at: dt.datetime) -> PeriodEntry | None:
     """17 CFR 242.204(b) and 242.203(b)(3)(iv): while a pre-borrow period binds the broker-dealer in the security,
     it may not accept or effect a short sale without borrowing or a bona fide arrangement to borrow, market
-    makers included. Returns the provision of the period in force at ``at``, if any."""
-    for rule, start, until in periods:
-        if start <= at and (until is None or at < until):
-            return rule
+    makers included. Returns the period in force at ``at`` (the earliest that began), if any."""
+    for p in periods:
+        if p[1] <= at and (p[2] is None or at < p[2]):
+            return p
     return None
