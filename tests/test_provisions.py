@@ -34,7 +34,7 @@ def _docstrings() -> str:
                     out.append(obj.__doc__ or "")
                     if inspect.isclass(obj):
                         out.extend(f.__doc__ or "" for _, f in inspect.getmembers(obj, inspect.isfunction))
-    return "\n".join(out)
+    return " ".join(" ".join(out).split())  # whitespace folded: a citation may wrap across lines
 
 
 CONSTANTS = sorted({v for k, v in vars(c).items() if k.isupper() and isinstance(v, str) and v != c.CFR})

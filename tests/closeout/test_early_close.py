@@ -39,7 +39,7 @@ def test_rule_201_trigger_within_the_half_day() -> None:
 
 
 def test_rule_201_trigger_after_the_early_close_is_bad_input() -> None:
-    with pytest.raises(ScenarioError, match="outside regular trading hours .09:30-13:00"):
+    with pytest.raises(ScenarioError, match=r"outside regular trading hours .09:30-13:00"):
         replay(loads(HEAD + '  - {at: "2024-11-29T14:00", type: ssr, symbol: XYZ}\n', "t.yaml"))
 
 
