@@ -46,14 +46,24 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Firm:
-    """The clearing participant whose books these are, and the broker-dealers it clears for."""
+    """The clearing participant whose books these are, and the broker-dealers it clears for; ``name``, ``crd`` (its
+    CRD or other identifier), ``contact`` and ``signatory`` go on the documents it sends."""
 
     id: str
     clears_for: tuple[str, ...] = ()
+    name: str = ""
+    crd: str = ""
+    contact: str = ""
+    signatory: str = ""
 
 
-def _frozen(m: Mapping[str, object] | None) -> Mapping[str, object]:
-    return MappingProxyType(dict(m or {}))
+@dataclass(frozen=True, slots=True)
+class BrokerDealer:
+    """A broker-dealer the participant clears for, as its documents name it."""
+
+    id: str
+    name: str = ""
+    crd: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +72,12 @@ class Book:
     securities: Mapping[str, Security] = field(default_factory=dict)
     accounts: Mapping[str, Account] = field(default_factory=dict)
     name: str = ""
+    broker_dealers: Mapping[str, BrokerDealer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "securities", MappingProxyType(dict(self.securities)))
         object.__setattr__(self, "accounts", MappingProxyType(dict(self.accounts)))
+        object.__setattr__(self, "broker_dealers", MappingProxyType(dict(self.broker_dealers)))
 
     @classmethod
     def of(cls, firm: Firm, securities: Iterable[Security] = (), accounts: Iterable[Account] = (),
@@ -81,11 +93,18 @@ class Book:
         """The participant and every broker-dealer it clears for."""
         return frozenset((self.firm.id, *self.firm.clears_for))
 
+    def party(self, bd: str) -> BrokerDealer:
+        """How documents name a broker-dealer of the book (the participant from its firm record)."""
+        if bd == self.firm.id:
+            return BrokerDealer(bd, self.firm.name, self.firm.crd)
+        return self.broker_dealers.get(bd) or BrokerDealer(bd)
+
     def with_security(self, s: Security) -> Book:
-        return Book(self.firm, {**self.securities, s.symbol: s}, self.accounts, self.name)
+        return Book(self.firm, {**self.securities, s.symbol: s}, self.accounts, self.name, self.broker_dealers)
 
     def with_account(self, a: Account) -> Book:
-        return Book(self.firm, self.securities, {**self.accounts, a.id: a}, self.name)
+        return Book(self.firm, self.securities, {**self.accounts, a.id: a}, self.name, self.broker_dealers)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (Book, (self.firm, dict(self.securities), dict(self.accounts), self.name))
+        return (Book, (self.firm, dict(self.securities), dict(self.accounts), self.name,
+                       dict(self.broker_dealers)))

@@ -91,7 +91,7 @@ class Box:
             text = f"a purchase closing out the {self.need or 'owed'} shares (203(b)(3)(iv))"
         else:
             text = (f"purchases of {self.need:,} shares of {self.symbol} by {self.owner} after "
-                    f"{self.count_from.isoformat()}, cleared and settled (204(b))")
+                    f"{self.count_from:%Y-%m-%d %H:%M:%S} ET, cleared and settled (204(b))")
         self._releases = (self.need, text)
         return text
 

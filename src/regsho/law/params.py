@@ -86,6 +86,9 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "interim final Rule 204T no longer requires the written attestation (fn. 84)"),
     ParamValue("closeout.mm_attestation_days", _d("2008-09-18"), 1, c.FINRA_08_50,
                "the attestation is due by the close of business on S+1"),
+    ParamValue("closeout.mm_attestation_close_of_business", _d("2008-09-18"), dt.time(17, 0), c.FINRA_08_50,
+               "'close of business' in the attestation form, read as 17:00 ET (the engine takes the attestation "
+               "while it arrives by the end of S+1, docs/scenarios.md convention 14)"),
     # 203(b)(3) exceptions to the 13-day count (docs/scenarios.md, conventions 6 and 21)
     ParamValue("closeout.grandfather_exception", _d("2005-01-03"), True, c.R203_B3,
                "fails existing before the security became a threshold security are grandfathered"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import jinja2
 from markdown_it import MarkdownIt
 
-from regsho.calendars import Calendars, default_calendars
+from regsho.calendars import ET, Calendars, default_calendars
 from regsho.core import events as ev
 from regsho.core.book import Book
 from regsho.core.records import Notice, Obligation, PreBorrowPeriod
@@ -32,6 +33,12 @@ class Document:
     name: str  # file stem, e.g. "204c_XYZ_CORR_pre_borrow_imposed_2024-06-05"
     title: str
     markdown: str
+
+    def pdf(self) -> bytes:
+        """The document as PDF (fpdf2 from the rendered HTML: pure Python, installs from PyPI with nothing else)."""
+        from regsho.reports.pdf import html_to_pdf
+
+        return html_to_pdf(self.title, _md.render(self.markdown))
 
     def html(self) -> str:
         body = _md.render(self.markdown)
@@ -71,25 +78,46 @@ def _iso(v: object) -> str:
 # -- 204(c) notices ---------------------------------------------------------------------------------------------
 
 
+def words(t: dt.datetime | None) -> str:
+    """A time in words with its zone, as a notice states it: "9:30 a.m. EDT on Wednesday, June 5, 2024"; the end
+    of a day (00:00) is "the end of Thursday, June 6, 2024 (midnight EDT)"."""
+    if t is None:
+        return ""
+    t = t.astimezone(ET)
+    if t.time() == dt.time(0):
+        prev = t - dt.timedelta(days=1)
+        return f"the end of {prev:%A}, {prev:%B} {prev.day}, {prev.year} (midnight {t:%Z})"
+    hour = t.hour % 12 or 12
+    clock = f"{hour}:{t:%M}" + (f":{t:%S}" if t.second else "")
+    return f"{clock} {'a.m.' if t.hour < 12 else 'p.m.'} {t:%Z} on {t:%A}, {t:%B} {t.day}, {t.year}"
+
+
 def _notice_docs(book: Book, notices: Sequence[Notice], periods: Sequence[PreBorrowPeriod],
                  obligations: Sequence[Obligation]) -> list[Document]:
-    firm = book.firm.id
+    firm = book.firm
     by_period = {p.id: p for p in periods}
     by_ob = {o.id: o for o in obligations}
     docs: list[Document] = []
-    for i, n in enumerate(notices):
+    for n in notices:
         period = by_period.get(n.period)
-        bound = period.bd if period is not None else (n.to if n.sender == firm else n.sender)
+        bound = period.bd if period is not None else (n.to if n.sender == firm.id else n.sender)
         obs = [by_ob[o] for o in n.obligations if o in by_ob]
+        sec = book.securities.get(n.symbol)
+        number = f"{firm.id}-{n.at.astimezone(ET):%Y%m%d}-{n.id}"
         md = _env.get_template("notice_204c.md.j2").render(
-            **_notice_wording(n.rule), sender=n.sender, participant=firm, to=n.to, symbol=n.symbol, kind=n.kind,
-            at=n.at.isoformat(), rule_cite=cite_pre_borrow(n.rule), bound=bound,
-            period_from=_iso(period.start if period else None) or "the missed deadline",
-            period_until=_iso(period.until if period else None) or "(not yet ended)",
-            obligations=obs, source=book.name or firm)
-        day = n.at.date().isoformat()
-        docs.append(Document(f"204c_{n.symbol}_{n.sender}_to_{n.to}_{n.kind}_{day}_{i}",
-                             f"204(c) notice {n.kind} {n.symbol} to {n.to}", md))
+            **_notice_wording(n.rule), number=number, sender=book.party(n.sender), recipient=book.party(n.to),
+            participant=firm, symbol=n.symbol, security_name=(sec.name if sec and sec.name else n.symbol),
+            cusip=(sec.cusip if sec else None), kind=n.kind, at_words=words(n.at),
+            rule_cite=cite_pre_borrow(n.rule), bound=bound,
+            period_from=words(period.start) if period else "the missed deadline",
+            period_until=words(period.until) if period and period.until else "(not yet ended)",
+            releases=(period.releases if period and period.releases else
+                      "the participant closes out the fail to deliver position by purchasing securities of like "
+                      "kind and quantity and that purchase has cleared and settled"),
+            certified=period is not None and period.bd != n.to and n.sender == firm.id,
+            obligations=obs, words=words, contact=firm.contact, signatory=firm.signatory)
+        docs.append(Document(f"204c_{n.symbol}_{n.sender}_to_{n.to}_{n.kind}_{number}",
+                             f"204(c) notice {number}: {n.kind} {n.symbol} to {n.to}", md))
     return docs
 
 
@@ -127,9 +155,14 @@ def _attestation_docs(book: Book, events: Sequence[ev.Event], cal: Calendars) ->
         s1 = cal.add_settlement_days(s, 1)
         s3 = cal.add_settlement_days(s, 3)
         first_fail_at = min((f.at for f in mm_fails), default=a.at)
-        actions = [f"{c.at.isoformat()}: {c.method.value} of {c.qty:,} shares of {c.symbol} (record {c.id})"
-                   for c in closeouts if c.symbol == a.symbol and first_fail_at <= c.at <= cal.open_of(s3)
+        # only actions up to the attestation's own time: it cannot attest to what has not happened yet
+        actions = [f"{words(c.at)}: {c.method.value} of {c.qty:,} shares of {c.symbol} (record {c.id})"
+                   for c in closeouts if c.symbol == a.symbol and first_fail_at <= c.at <= min(a.at, cal.open_of(s3))
                    and (c.bd or book.firm.id) == member]
+        mm_total = sum(f.qty for f in mm_fails)
+        cob = params.value("closeout.mm_attestation_close_of_business", s)
+        assert isinstance(cob, dt.time)
+        close_of_business = cal.at_time(s1, cob)
         md = _env.get_template("attestation_204t.md.j2").render(
             member=member, date=a.at.date().isoformat(), security_name=a.symbol, symbol=a.symbol,
             trade_date=_iso(trade) or "see the fail records", settlement_date=s.isoformat(),
@@ -137,8 +170,9 @@ def _attestation_docs(book: Book, events: Sequence[ev.Event], cal: Calendars) ->
             reason=("Fail to deliver established in meeting the firm's obligations as a registered market maker to "
                     "maintain a two-sided market (bona fide market making), recorded on the firm's books as "
                     f"{sum(f.qty for f in mm_fails):,} shares of bona fide market-making fails."),
-            actions=actions, due=s1.isoformat(), recorded_at=a.at.isoformat(),
-            timely=a.at < cal.end_of_day(s1),
+            actions=actions, due=s1.isoformat(), due_words=words(close_of_business), recorded_at=words(a.at),
+            timely=a.at < cal.end_of_day(s1), after_close=a.at > close_of_business,
+            short_by=max(0, mm_total - a.qty), mm_total=mm_total,
             after_interim=params.regime_in_force("regime.options_mm_exception_removed", s))
         docs.append(Document(f"204T_attestation_{a.symbol}_{s.isoformat()}_{i}",
                              f"Rule 204T attestation {a.symbol} {s.isoformat()}", md))
@@ -207,18 +241,43 @@ def build_documents(
             *_omm_docs(book, events)]
 
 
-def write_documents(docs: Iterable[Document], directory: Path, formats: Iterable[str] = ("md", "html")) -> list[Path]:
-    """Write each document as ``NAME.md`` and/or ``NAME.html``; returns the files written."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file stem that is one plain component: anything but letters, digits, ``.``, ``_`` and ``-`` becomes ``_``
+    (``BRK/B`` -> ``BRK_B``, ``/../../X`` -> ``X``), no leading dots, at most 150 characters."""
+    stem = _UNSAFE.sub("_", name).strip("._")[:150].strip("._")
+    return stem or "document"
+
+
+def write_documents(docs: Iterable[Document], directory: Path,
+                    formats: Iterable[str] = ("md", "html", "pdf")) -> list[Path]:
+    """Write each document as ``NAME.md``, ``NAME.html`` and ``NAME.pdf``; returns the files written. Names are
+    made safe and never leave ``directory``; two documents never overwrite each other."""
     directory.mkdir(parents=True, exist_ok=True)
+    root = directory.resolve()
     written: list[Path] = []
     fmts = tuple(formats)
+    used: set[str] = set()
     for d in docs:
-        if "md" in fmts:
-            p = directory / f"{d.name}.md"
-            p.write_text(d.markdown, encoding="utf-8")
-            written.append(p)
-        if "html" in fmts:
-            p = directory / f"{d.name}.html"
-            p.write_text(d.html(), encoding="utf-8")
+        stem = safe_name(d.name)
+        n = 1
+        while stem in used:
+            n += 1
+            stem = f"{safe_name(d.name)}_{n}"
+        used.add(stem)
+        for ext in ("md", "html", "pdf"):
+            if ext not in fmts:
+                continue
+            p = root / f"{stem}.{ext}"
+            if p.resolve().parent != root:  # pragma: no cover - safe_name makes this impossible
+                raise ValueError(f"document name {d.name!r} leaves {root}")
+            if ext == "md":
+                p.write_text(d.markdown, encoding="utf-8")
+            elif ext == "html":
+                p.write_text(d.html(), encoding="utf-8")
+            else:
+                p.write_bytes(d.pdf())
             written.append(p)
     return written
