@@ -51,9 +51,10 @@ def test_notices_are_written_as_documents(tmp_path: Path) -> None:
     assert any(f.startswith("204c_XYZ_FIRM_to_CORR_pre_borrow_lifted") and f.endswith(".html") for f in files)
     imposed = next(tmp_path.glob("204c_XYZ_FIRM_to_CORR_pre_borrow_imposed*.md")).read_text()
     assert "not closed out as 17 CFR 242.204(a) requires" in imposed
-    assert "From **2024-06-05T09:30:00-04:00**, CORR may not accept a short sale" in imposed
+    assert "From **9:30 a.m. EDT on Wednesday, June 5, 2024**, CORR may not accept a short sale" in imposed
     lifted = next(tmp_path.glob("204c_XYZ_FIRM_to_CORR_pre_borrow_lifted*.md")).read_text()
-    assert "has cleared and settled" in lifted and "ended at 2024-06-07T00:00:00-04:00" in lifted
+    assert "has cleared and settled" in lifted
+    assert "ended at the end of Thursday, June 6, 2024 (midnight EDT)" in lifted
 
 
 def test_a_threshold_notice_names_the_13_day_rule(tmp_path: Path) -> None:
