@@ -58,7 +58,7 @@ def test_import_then_replay_from_store_gives_the_file_decisions(store: Store) ->
     from_file = replay(sc)
     assert [decision_json(d) for d in from_store.decisions] == [decision_json(d) for d in from_file.decisions]
     res = store.verify()
-    assert res.ok and res.records == 1 + summary.events + summary.decisions
+    assert res.ok and res.records == 2 + summary.events + summary.decisions  # import record and header
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -80,8 +80,8 @@ def test_a_book_grows_across_imports_and_decisions_see_the_history(store: Store,
 
 def test_records_cannot_be_updated_or_deleted(store: Store) -> None:
     store.import_scenario(loads(DAY1, "day1.yaml"))
-    assert _count(store) == 1 + 3 + 1
-    for stmt in ("UPDATE regsho_log SET body = '{}' WHERE seq = 2", "DELETE FROM regsho_log WHERE seq = 2"):
+    assert _count(store) == 1 + 1 + 3 + 1  # import, header, 3 events, 1 decision
+    for stmt in ("UPDATE regsho_log SET body = '{}' WHERE seq = 3", "DELETE FROM regsho_log WHERE seq = 3"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(sa.text(stmt))
     assert store.verify().ok
@@ -102,11 +102,11 @@ def test_tampering_behind_the_triggers_is_detected(store: Store) -> None:
             conn.execute(sa.text("DROP TRIGGER regsho_log_no_update"))
         else:
             conn.execute(sa.text("ALTER TABLE regsho_log DISABLE TRIGGER regsho_log_no_change"))
-        conn.execute(sa.text("UPDATE regsho_log SET body = replace(body, '1000', '9000') WHERE seq = 2"))
+        conn.execute(sa.text("UPDATE regsho_log SET body = replace(body, '1000', '9000') WHERE seq = 3"))
     res = store.verify()
     assert not res.ok
-    assert res.first_bad_seq == 2
-    assert "altered" in res.message
+    assert res.first_bad_seq == 3
+    assert "record 3: edited" in res.message
 
 
 def test_bad_input_writes_nothing(store: Store, tmp_path: Path) -> None:
