@@ -321,9 +321,13 @@ class Store:
         if book is not None:
             q = q.where(log.c.book == book)
         with self._reading() as conn:
-            yield from conn.execute(q.execution_options(yield_per=5000))
+            for row in conn.execute(q.execution_options(yield_per=5000)):
+                if row_hash(row) != row.hash:
+                    raise ChainBroken(f"{self.url} fails verification: record {row.seq}: edited: its contents no "
+                                      f"longer hash to its stored hash; run `regsho store verify` for all")
+                yield row
 
-    def _book(self, conn: sa.Connection, book: str) -> _Book | None:
+    def _book(self, conn: sa.Connection, book: str, consequence: str = "nothing was read") -> _Book | None:
         """Read a book's records, re-hashing each as it is read, and apply its corrections and cancellations."""
         b = _Book(None, {}, {}, [], {}, {})
         bad: list[Problem] = []
@@ -355,7 +359,7 @@ class Store:
                     b.events[t] = body["event"]
                     b.recorded.append(body["event"])
         if bad:
-            raise ChainBroken(f"{self.url}: book {book} fails verification, nothing was read: "
+            raise ChainBroken(f"{self.url}: book {book} fails verification, {consequence}: "
                               + "; ".join(map(str, bad[:3])) + "; run `regsho store verify` for all")
         return None if b.header is None else b
 
@@ -475,7 +479,7 @@ class Store:
                 raise AlreadyImported(f"{name}: already imported (SHA-256 {digest[:16]}…) into book {prior.book} "
                                       f"as record {prior.seq} on {prior.recorded_at} by {p.get('by')}; nothing "
                                       f"written")
-            stored = self._book(conn, book)
+            stored = self._book(conn, book, "nothing was written")
             if stored is not None:
                 assert stored.header is not None
                 header = _merge_header(stored.header, new_header, book)
@@ -543,7 +547,7 @@ class Store:
         action = "void" if event is None else "correct"
         name = f"{'cancellation' if event is None else 'correction'} of record {seq}"
         with self._writing() as (conn, tail):
-            b = self._book(conn, book)
+            b = self._book(conn, book, "nothing was written")
             if b is None:
                 raise self._no_book(conn, book)
             target = conn.execute(sa.select(log).where(log.c.seq == seq)).first()
