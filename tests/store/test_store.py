@@ -155,3 +155,42 @@ def test_reading_a_missing_sqlite_store_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         Store(str(path)).books()
     assert not path.exists()
+
+
+def test_a_store_made_before_migration_0002_is_upgraded_and_still_verifies(db_url: str, tmp_path: Path) -> None:
+    """Records written under revision 0001 (no insert trigger, seq from the database) keep verifying after
+    `store init` applies 0002, and the store then grows under the new rules."""
+    from alembic import command
+    from alembic.config import Config
+
+    from regsho.store.chain import GENESIS, canonical, record_hash
+    from regsho.store.log import MIGRATIONS
+
+    st = Store(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with st.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    header = {"version": 1, "name": "old", "cite": [], "firm": {"id": "FIRM"}, "securities": {"XYZ": {}},
+              "accounts": {"A1": {"bd": "FIRM", "type": "customer"}}}
+    event = {"at": "2024-06-03T08:00:00-04:00", "type": "locate", "id": "L1", "account": "A1", "symbol": "XYZ",
+             "qty": 1000, "good_for": "day"}
+    prev = GENESIS
+    with st.engine.begin() as conn:
+        for kind, type_, at, body in (("header", "header", "", header), ("event", "locate", event["at"], event)):
+            b = canonical(body)
+            h = record_hash(prev, "FIRM", kind, type_, at, "2024-06-03T12:00:00+00:00", "old.yaml", b)
+            conn.execute(sa.text("INSERT INTO regsho_log (book, kind, type, event_time, recorded_at, source, body, "
+                                 "prev_hash, hash) VALUES ('FIRM', :k, :t, :a, '2024-06-03T12:00:00+00:00', "
+                                 "'old.yaml', :b, :p, :h)"), {"k": kind, "t": type_, "a": at, "b": b, "p": prev,
+                                                              "h": h})
+            prev = h
+    with pytest.raises(StoreError, match="older regsho"):
+        st.books()
+    st.migrate()
+    assert st.verify().ok
+    day2 = DAY2.replace("locate: L1}", "}")
+    assert st.import_file(_write(tmp_path, "day2.yaml", day2)).events == 2
+    assert st.verify().ok and len(st.load_book("FIRM").events) == 3
+    st.close()

@@ -115,12 +115,16 @@ class Store:
         raw = database_url(db)
         try:
             parsed = sa.engine.make_url(raw)
-        except sa.exc.ArgumentError:
-            raise StoreError(f"{db!r} is neither a file path nor a database URL") from None
+        except (sa.exc.ArgumentError, ValueError):
+            masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", db)
+            raise StoreError(f"{masked!r} is neither a file path nor a database URL") from None
         self._password = parsed.password
         #: The URL with its password masked: the only form ever shown.
         self.url = parsed.render_as_string(hide_password=True)
         self.timeout = timeout
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StoreError(f"{self.url}: unsupported database {parsed.get_backend_name()!r}; use a SQLite file "
+                             f"path or postgresql://...")
         cp = checkpoint if checkpoint is not None else os.environ.get(CHECKPOINT_ENV) or None
         self._checkpoint_path = Path(cp) if cp else None
         self._key = key
@@ -141,8 +145,8 @@ class Store:
     # -- errors ---------------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        text = " ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
-        if self._password:
+        text = "; ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
+        if self._password and len(str(self._password)) >= 4:
             text = text.replace(str(self._password), "***")
         return text
 
