@@ -138,9 +138,12 @@ class Store:
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
             raise StoreError(f"cannot use {self.url}: {self._scrub(str(e))}") from None
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._quick: sa.Engine | None = None
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._quick is not None:
+            self._quick.dispose()
 
     # -- errors ---------------------------------------------------------------------------------------------
 
@@ -239,15 +242,26 @@ class Store:
 
     def _advance_point(self, old: Point, new: Point) -> None:
         """Move the verified point from ``old`` to ``new`` after a read, unless another writer moved it
-        meanwhile; best effort (a read-only copy of a store keeps its point, and is checked from there)."""
+        meanwhile. Best effort and brief: a read never waits long on a writer for this (the writer moves the point
+        itself), and a read-only copy of a store keeps its point and is checked from there."""
         if new == old:
             return
         try:
-            with self._guard(), self._writer.begin() as conn:
+            with self._guard(), self._quick_writer().begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
                 if self._point(conn) == old:
                     self._save_point(conn, new)
         except StoreError:
             pass
+
+    def _quick_writer(self) -> sa.Engine:
+        if self.engine.dialect.name != "sqlite":
+            return self.engine
+        if self._quick is None:
+            self._quick = sa.create_engine(self.engine.url, connect_args={"timeout": 0.2})
+            _sqlite_setup(self._quick)
+        return self._quick.execution_options(sqlite_begin="IMMEDIATE")
 
     def _loaded_checkpoint(self) -> ckpt.Checkpoint | None:
         if self._checkpoint_path is None:
