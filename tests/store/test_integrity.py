@@ -75,7 +75,8 @@ def test_a_deletion_in_the_middle_is_named(filled: Store) -> None:
     sql(filled, "DELETE FROM regsho_log WHERE seq = :s", s=gone)
     res = filled.verify()
     assert not res.ok
-    (p,) = res.problems
+    p, counted = res.problems
+    assert str(counted) == "1 record at or before the last verified record (record 17) removed"
     assert p.seq == gone + 1
     assert f"a record between {gone - 1} and {gone + 1} was removed" in p.what
 
@@ -117,7 +118,7 @@ def test_a_book_deleted_in_the_middle_breaks_the_chain(filled: Store) -> None:
     other = _seqs(filled, "OTHER")
     sql(filled, "DELETE FROM regsho_log WHERE book = 'OTHER'")
     res = filled.verify()
-    assert [p.seq for p in res.problems] == [other[-1] + 1]
+    assert [p.seq for p in res.problems] == [other[-1] + 1, None]  # the link broken, the verified count short
 
 
 def test_every_hash_recomputed_is_caught_by_the_checkpoint_with_the_record_named(
@@ -168,11 +169,14 @@ def test_reads_catch_an_edit_before_the_verified_point(filled: Store) -> None:
         filled.load_book("FIRM")
 
 
-def test_reads_catch_a_cut_tail_after_a_verified_read(filled: Store) -> None:
+def test_reads_and_verify_catch_a_cut_tail_after_a_verified_read(filled: Store) -> None:
     filled.books()
-    sql(filled, "DELETE FROM regsho_log WHERE seq = :s", s=_last(filled))
+    last = _last(filled)
+    sql(filled, "DELETE FROM regsho_log WHERE seq = :s", s=last)
     with pytest.raises(ChainBroken, match="the last verified record is missing"):
         filled.load_book("OTHER")
+    assert [str(p) for p in filled.verify().problems][0] == (
+        f"record {last}: the last verified record is missing: the log was cut back (records removed at its end)")
 
 
 def test_reads_and_writes_check_a_configured_checkpoint(filled: Store, key: Path, tmp_path: Path) -> None:

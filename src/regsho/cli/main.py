@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
-from regsho.cli.store import store_app
+from regsho.cli.store import bench_store_cmd, store_app
 from regsho.engine.replay import ReplayResult, replay
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
@@ -34,6 +34,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (not tests): figures next to a baseline measured in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+bench_app.command("store")(bench_store_cmd)
 app.add_typer(store_app, name="store")
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",

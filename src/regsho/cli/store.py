@@ -245,3 +245,12 @@ def store_correct_cmd(
     st = _open(db)
     s = _run(lambda: st.correct(book, seq, body, why=why, by=by))
     out.print(f"record {s.target} corrected by record {s.seq} in book {s.book}", highlight=False)
+
+
+def bench_store_cmd(
+    events: Annotated[int, typer.Option(help="Events in the large book.")] = 100_000,
+) -> None:
+    """What verifying the book of records costs: full walk, the check before every read, next to bare SHA-256."""
+    from regsho.bench.store import run
+
+    run(events=events, console=out)

@@ -307,9 +307,11 @@ class Store:
         cp = ckpt.read(checkpoint, ckpt.load_key(key if key is not None else self._key)) if checkpoint else None
         with self._reading() as conn:
             problems, head = walk(conn)
+            old = self._point(conn)
+            # The last verified point is evidence too: a log cut back below it is caught without a checkpoint.
+            problems += check_point(conn, old, "the last verified record")
             if cp is not None:
                 problems += ckpt.compare(conn, cp)
-            old = self._point(conn)
         result = VerifyResult(head.records, tuple(problems), head, cp.head if cp else None)
         if result.ok and old.seq <= head.seq:
             self._advance_point(old, head)
