@@ -222,10 +222,10 @@ class Store:
         if path is not None and not path.exists():
             raise StoreError(f"{path} does not exist: run `regsho store init --db {path}` first")
         with self._guard(), self._writer.begin() as conn:
+            self._require_schema(conn)
             if self.engine.dialect.name == "postgresql":
                 conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self.timeout * 1000)}ms'"))
                 conn.execute(sa.text("LOCK TABLE regsho_log IN EXCLUSIVE MODE"))
-            self._require_schema(conn)
             _, tail = self._check(conn, "nothing was written")
             yield conn, tail
 
