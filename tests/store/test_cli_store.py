@@ -135,3 +135,10 @@ def test_init_against_what_is_not_a_store_says_so_in_one_line(tmp_path: Path) ->
     assert err.count("\n") == 1 and "is a folder" in err
     assert "does not exist" in _fails(2, "store", "books", "--db", str(tmp_path / "none.db"))
     assert "not a SQLite database" in _fails(2, "store", "books", "--db", str(junk))
+
+
+def test_a_database_without_the_schema_is_refused_in_one_line(db_url: str, tmp_path: Path) -> None:
+    for args in (("store", "import", str(write(tmp_path, "d.yaml", DAY1))), ("store", "books"),
+                 ("store", "verify"), ("store", "void", "FIRM", "3", "--why", "x")):
+        err = _fails(2, *args, "--db", db_url)
+        assert err.count("\n") == 1 and "store init" in err, err

@@ -206,6 +206,7 @@ def test_the_checkpoint_can_come_from_the_environment(filled: Store, key: Path, 
     try:
         with pytest.raises(ChainBroken, match="cut back"):
             watched.books()
+        assert "cut back" in str(watched.verify().problems[0])
     finally:
         watched.close()
 

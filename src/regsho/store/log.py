@@ -302,8 +302,10 @@ class Store:
 
     def verify(self, checkpoint: Path | None = None, key: Path | str | None = None) -> VerifyResult:
         """Walk the whole chain from the first record and report every record that does not hold; with a signed
-        checkpoint, also every record at or before it that was removed, edited or reordered (tail cut back, a
-        book deleted, every hash recomputed). A forged checkpoint raises ``ChainBroken``."""
+        checkpoint (given, or the store's own, ``REGSHO_CHECKPOINT``), also every record at or before it that was
+        removed, edited or reordered (tail cut back, a book deleted, every hash recomputed). A forged checkpoint
+        raises ``ChainBroken``."""
+        checkpoint = checkpoint or self._checkpoint_path
         cp = ckpt.read(checkpoint, ckpt.load_key(key if key is not None else self._key)) if checkpoint else None
         with self._reading() as conn:
             problems, head = walk(conn)
