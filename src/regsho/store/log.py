@@ -513,6 +513,8 @@ class Store:
                 fresh = list(range(len(raw_events)))
             n_old = len(old_events)
             picked = [raw_events[i] for i in fresh]
+            if not picked and not header_changed:  # everything already in the book: nothing to check or write
+                return ImportSummary(book, 0, 0, None, tail.hash, skipped=len(raw_events))
             try:
                 combined = parse_document({**header, "events": old_events + picked}, name)
             except ScenarioError as e:
