@@ -78,7 +78,7 @@ def store_import_cmd(
     skip_imported: Annotated[bool, typer.Option("--skip-imported", help="A file already imported is noted and "
                                                                         "skipped instead of refused.")] = False,
 ) -> None:
-    """Append scenario files to a book: validated and replayed first, then written in one transaction each.
+    """Append scenario files to a book, once: validated and replayed first, one transaction each.
 
     A file already imported (same SHA-256) is refused; events already in the book are skipped."""
     from regsho.store import AlreadyImported
@@ -113,8 +113,9 @@ def store_verify_cmd(
                                                                          "against.")] = None,
     key: KeyOption = None,
 ) -> None:
-    """Walk the whole chain and name every broken record; with --checkpoint also every record at or before it
-    removed, edited or reordered. Exit 1 if anything is wrong."""
+    """Walk the whole chain and name every broken record; exit 1 if anything is wrong.
+
+    With --checkpoint, also every record at or before it removed, edited or reordered."""
     st = _open(db)
     res = _run(lambda: st.verify(checkpoint, key))
     if res.ok:
@@ -134,8 +135,10 @@ def store_checkpoint_cmd(
     output: Annotated[Path | None, typer.Option("--out", help="Write the checkpoint to this file (default: "
                                                               "print it).")] = None,
 ) -> None:
-    """Verify the chain and print (or write) its head — sequence and hash, every book's head and count — signed
-    with HMAC-SHA256 under a key kept outside the database. Keep it elsewhere; `verify --checkpoint` uses it."""
+    """Verify the chain, then print (or write) its head, signed with a key kept outside the database.
+
+    The head is the last record's sequence and hash, every book's head and count, and spot records; the signature
+    is HMAC-SHA256. Keep it elsewhere; `verify --checkpoint` uses it."""
     st = _open(db)
     doc = _run(lambda: st.checkpoint(key))
     if output is None:
@@ -229,8 +232,10 @@ def store_correct_cmd(
     db: DbOption = "regsho.db",
     by: ByOption = None,
 ) -> None:
-    """Correct an event: a new record pointing at the original, with who and why; the book is validated and
-    replayed with the correction first. The original stays in the log (`export --with-history`)."""
+    """Correct an event: a new record pointing at the original, with who and why.
+
+    The book is validated and replayed with the correction first. The original stays in the log (`export
+    --with-history`)."""
     name = f"--event (correction of record {seq})"
     try:
         body = json.loads(event)
