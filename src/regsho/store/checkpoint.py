@@ -39,7 +39,8 @@ def keygen(path: Path) -> None:
     except OSError as e:
         raise StoreError(f"cannot create {path}: {e.strerror or e}") from None
     with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
+        if hasattr(os, "fchmod"):  # whatever the umask
+            os.fchmod(f.fileno(), 0o600)
         f.write(secrets.token_hex(32) + "\n")
 
 
