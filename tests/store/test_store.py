@@ -59,7 +59,7 @@ def test_import_then_replay_from_store_gives_the_file_decisions(store: Store) ->
     from_file = replay(sc)
     assert [decision_json(d) for d in from_store.decisions] == [decision_json(d) for d in from_file.decisions]
     res = store.verify()
-    assert res.ok and res.records == 1 + summary.events + summary.decisions
+    assert res.ok and res.records == 2 + summary.events + summary.decisions  # import record and header
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -81,8 +81,8 @@ def test_a_book_grows_across_imports_and_decisions_see_the_history(store: Store,
 
 def test_records_cannot_be_updated_or_deleted(store: Store) -> None:
     store.import_scenario(loads(DAY1, "day1.yaml"))
-    assert _count(store) == 1 + 3 + 1
-    for stmt in ("UPDATE regsho_log SET body = '{}' WHERE seq = 2", "DELETE FROM regsho_log WHERE seq = 2"):
+    assert _count(store) == 1 + 1 + 3 + 1  # import, header, 3 events, 1 decision
+    for stmt in ("UPDATE regsho_log SET body = '{}' WHERE seq = 3", "DELETE FROM regsho_log WHERE seq = 3"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(sa.text(stmt))
     assert store.verify().ok
@@ -103,11 +103,11 @@ def test_tampering_behind_the_triggers_is_detected(store: Store) -> None:
             conn.execute(sa.text("DROP TRIGGER regsho_log_no_update"))
         else:
             conn.execute(sa.text("ALTER TABLE regsho_log DISABLE TRIGGER regsho_log_no_change"))
-        conn.execute(sa.text("UPDATE regsho_log SET body = replace(body, '1000', '9000') WHERE seq = 2"))
+        conn.execute(sa.text("UPDATE regsho_log SET body = replace(body, '1000', '9000') WHERE seq = 3"))
     res = store.verify()
     assert not res.ok
-    assert res.first_bad_seq == 2
-    assert "altered" in res.message
+    assert res.first_bad_seq == 3
+    assert "record 3: edited" in res.message
 
 
 def test_bad_input_writes_nothing(store: Store, tmp_path: Path) -> None:
@@ -156,3 +156,42 @@ def test_reading_a_missing_sqlite_store_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         Store(str(path)).books()
     assert not path.exists()
+
+
+def test_a_store_made_before_migration_0002_is_upgraded_and_still_verifies(db_url: str, tmp_path: Path) -> None:
+    """Records written under revision 0001 (no insert trigger, seq from the database) keep verifying after
+    `store init` applies 0002, and the store then grows under the new rules."""
+    from alembic import command
+    from alembic.config import Config
+
+    from regsho.store.chain import GENESIS, canonical, record_hash
+    from regsho.store.log import MIGRATIONS
+
+    st = Store(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with st.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    header = {"version": 1, "name": "old", "cite": [], "firm": {"id": "FIRM"}, "securities": {"XYZ": {}},
+              "accounts": {"A1": {"bd": "FIRM", "type": "customer"}}}
+    event = {"at": "2024-06-03T08:00:00-04:00", "type": "locate", "id": "L1", "account": "A1", "symbol": "XYZ",
+             "qty": 1000, "good_for": "day"}
+    prev = GENESIS
+    with st.engine.begin() as conn:
+        for kind, type_, at, body in (("header", "header", "", header), ("event", "locate", event["at"], event)):
+            b = canonical(body)
+            h = record_hash(prev, "FIRM", kind, type_, at, "2024-06-03T12:00:00+00:00", "old.yaml", b)
+            conn.execute(sa.text("INSERT INTO regsho_log (book, kind, type, event_time, recorded_at, source, body, "
+                                 "prev_hash, hash) VALUES ('FIRM', :k, :t, :a, '2024-06-03T12:00:00+00:00', "
+                                 "'old.yaml', :b, :p, :h)"), {"k": kind, "t": type_, "a": at, "b": b, "p": prev,
+                                                              "h": h})
+            prev = h
+    with pytest.raises(StoreError, match="older regsho"):
+        st.books()
+    st.migrate()
+    assert st.verify().ok
+    day2 = DAY2.replace("locate: L1}", "}")
+    assert st.import_file(_write(tmp_path, "day2.yaml", day2)).events == 2
+    assert st.verify().ok and len(st.load_book("FIRM").events) == 3
+    st.close()

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
+from regsho.cli.store import bench_store_cmd, store_app
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
 
@@ -34,8 +35,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (not tests): figures next to a baseline measured in the same run.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-store_app = typer.Typer(help="The append-only, hash-chained book of records (SQLite file or PostgreSQL URL).",
-                        no_args_is_help=True)
+bench_app.command("store")(bench_store_cmd)
 app.add_typer(store_app, name="store")
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
@@ -309,96 +309,6 @@ def _store(db: str) -> StoreT:
     from regsho.store import Store
 
     return Store(db)
-
-
-@store_app.command("init")
-def store_init_cmd(db: DbOption = "regsho.db") -> None:
-    """Create or upgrade the store's schema."""
-    st = _store(db)
-    st.migrate()
-    out.print(f"store ready: {st.url}", highlight=False)
-
-
-@store_app.command("import")
-def store_import_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files to append, in order.")],
-    db: DbOption = "regsho.db",
-    book: Annotated[str | None, typer.Option(help="Book name (default: the firm id).")] = None,
-) -> None:
-    """Append scenario files to a book: validated and replayed first, then written in one transaction each."""
-    from regsho.store import StoreError
-
-    st = _store(db)
-    try:
-        for f in files:
-            s = st.import_file(f, book)
-            out.print(f"{f}: {s.events} events and {s.decisions} decisions appended to book {s.book}",
-                      highlight=False)
-    except ScenarioError as e:
-        raise _bad_input(e) from None
-    except StoreError as e:
-        raise _store_error(e) from None
-
-
-@store_app.command("verify")
-def store_verify_cmd(db: DbOption = "regsho.db") -> None:
-    """Check the hash chain of every record; exit 1 if any record was altered."""
-    from regsho.store import StoreError
-
-    try:
-        res = _store(db).verify()
-    except StoreError as e:
-        raise _store_error(e) from None
-    (out if res.ok else err).print(res.message, highlight=False)
-    if not res.ok:
-        raise typer.Exit(1)
-
-
-@store_app.command("books")
-def store_books_cmd(db: DbOption = "regsho.db") -> None:
-    """List the books in the store."""
-    from regsho.store import StoreError
-
-    try:
-        for b in _store(db).books():
-            print(b)
-    except StoreError as e:
-        raise _store_error(e) from None
-
-
-@store_app.command("replay")
-def store_replay_cmd(
-    book: Annotated[str, typer.Argument(help="Book name.")],
-    db: DbOption = "regsho.db",
-) -> None:
-    """Replay a stored book from its first event and print the result as JSON."""
-    from regsho.store import StoreError
-
-    try:
-        r = _store(db).replay_book(book)
-    except StoreError as e:
-        raise _store_error(e) from None
-    except ScenarioError as e:
-        raise _bad_input(e) from None
-    json.dump(r.to_json(), sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
-@store_app.command("export")
-def store_export_cmd(
-    book: Annotated[str, typer.Argument(help="Book name.")],
-    db: DbOption = "regsho.db",
-) -> None:
-    """Print a stored book as a scenario file (JSON), to hand to an auditor or replay elsewhere."""
-    from regsho.adapters.scenario_dump import dump_scenario
-    from regsho.store import StoreError
-
-    try:
-        sc = _store(db).load_book(book)
-    except StoreError as e:
-        raise _store_error(e) from None
-    json.dump(dump_scenario(sc), sys.stdout, indent=2)
-    sys.stdout.write("\n")
 
 
 def main() -> None:
