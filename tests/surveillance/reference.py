@@ -4,6 +4,7 @@ state in force found by scanning every event. Slow and obvious, written apart fr
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from typing import Any
 
@@ -40,7 +41,7 @@ def reference_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders
                 cuts.add(min(max(r["end_ts"], f.open), f.close))
         times = sorted(cuts)
         tier1 = tiers.get(sym, 1) == 1
-        for a, b in zip(times, times[1:], strict=False):
+        for a, b in itertools.pairwise(times):
             d = float(b - a)
             w = (a - f.open) // f.window
             acc = out.setdefault((sym, mm, w), {})

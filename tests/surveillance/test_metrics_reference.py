@@ -6,12 +6,12 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from tests.surveillance.reference import random_day, reference_sums
 
 from regsho.adapters.quotes import ny_day
 from regsho.surveillance import metrics as me
 from regsho.surveillance.day import DayFrame
 from regsho.surveillance.sql import SUMS
-from tests.surveillance.reference import random_day, reference_sums
 
 DAYS = (dt.date(2012, 6, 21), dt.date(2012, 11, 23))  # a full day and an early close (13:00)
 

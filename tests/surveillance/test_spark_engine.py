@@ -9,9 +9,9 @@ import shutil
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from tests.surveillance.test_metrics_reference import _inputs
 
 from regsho.surveillance import metrics as me
-from tests.surveillance.test_metrics_reference import _inputs
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime ('java' not found)"),

@@ -70,7 +70,7 @@ def _read(path: Path) -> pl.DataFrame:
         if suffix == ".parquet":
             return pl.read_parquet(path)
         if suffix in (".csv", ".txt"):
-            return pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+            return pl.read_csv(path, infer_schema=False)
     except pl.exceptions.PolarsError as e:
         raise InputError(f"{path}: cannot be read: {str(e).splitlines()[0]}") from None
     raise InputError(f"{path}: unsupported file type {suffix!r} (use .parquet or .csv)")
@@ -100,11 +100,17 @@ def _parse(path: Path, s: pl.Series, col: Column, csv: bool) -> pl.Series:
     if col.kind == "ts":
         if s.dtype == pl.String:
             txt = s.str.strip_chars()
-            naive = ~empty & ~txt.str.contains(_OFFSET_RE)
-            _fail(path, naive, s, col.name, "must be an ISO 8601 time with a UTC offset", csv)
-            parsed = txt.str.to_datetime(time_zone="UTC", time_unit="ns", strict=False)
-            _fail(path, ~empty & parsed.is_null(), s, col.name, "must be an ISO 8601 time with a UTC offset", csv)
-            out = parsed.dt.epoch("ns")
+            what = "must be an ISO 8601 time with a UTC offset (or integer nanoseconds since the epoch)"
+            digits = txt.str.contains(r"^\d+$").fill_null(False)
+            if digits.all():
+                out = txt.cast(pl.Int64, strict=False)
+                _fail(path, out.is_null() & ~empty, s, col.name, what, csv)
+            else:
+                naive = ~empty & ~txt.str.contains(_OFFSET_RE)
+                _fail(path, naive, s, col.name, what, csv)
+                parsed = txt.str.to_datetime(time_zone="UTC", time_unit="ns", strict=False)
+                _fail(path, ~empty & parsed.is_null(), s, col.name, what, csv)
+                out = parsed.dt.epoch("ns")
         elif isinstance(s.dtype, pl.Datetime):
             if s.dtype.time_zone is None:
                 raise InputError(f"{path}: column {col.name!r}: naive datetimes are refused; store a time zone")
@@ -149,6 +155,9 @@ def read_table(path: str | Path, columns: Sequence[Column],
     p = Path(path)
     raw = _read(p)
     csv = p.suffix.lower() != ".parquet"
+    missing = [col.name for col in columns if col.required and col.name not in raw.columns]
+    if missing:
+        raise InputError(f"{p}: missing column {missing[0]!r} (columns: {', '.join(raw.columns)})")
     parsed: list[pl.Series] = []
     for col in columns:
         if col.name not in raw.columns:

@@ -89,7 +89,7 @@ def duckdb_window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, or
         for name, df in (("quotes", quotes), ("nbbo", nbbo), ("orders", orders), ("pairs", pairs),
                          ("bounds", _bounds(f))):
             con.register(name, df.to_arrow())
-        out = pl.from_arrow(con.sql(query(f)).to_arrow_table())
+        out = pl.DataFrame(con.sql(query(f)).to_arrow_table())
     finally:
         con.close()
     return out
@@ -124,7 +124,7 @@ def spark_window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, ord
     for name, df in (("quotes", quotes), ("nbbo", nbbo), ("orders", orders), ("pairs", pairs),
                      ("bounds", _bounds(f))):
         spark.createDataFrame(df.to_arrow(), schema=_ddl(df)).createOrReplaceTempView(name)
-    return pl.from_arrow(spark.sql(query(f)).toArrow())  # type: ignore[return-value]
+    return pl.DataFrame(spark.sql(query(f)).toArrow())
 
 
 _SPARK_TYPES = {pl.Int64: "BIGINT", pl.Int32: "INT", pl.Float64: "DOUBLE", pl.String: "STRING",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import polars as pl
@@ -90,6 +91,7 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+@lru_cache(maxsize=256)
 def _p(name: str, on: dt.date) -> float:
     v = params.value(name, on)
     assert isinstance(v, int | float)

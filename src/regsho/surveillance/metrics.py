@@ -177,9 +177,10 @@ def _finish(sums: pl.DataFrame, frames: tuple[DayFrame, ...], trades: pl.DataFra
     keys = ["date", "symbol", "mm_id"]
     day_sums = full.group_by(keys).agg([pl.col(c).sum() for c in (*SUMS, *TRADE_SUMS)])
     from regsho.law import params
-    cover = windows.with_columns(
-        covered=pl.col("two_sided_share") >= pl.col("date").map_elements(
-            lambda d: float(params.value("mm.review.min_two_sided_share", d)), return_dtype=pl.Float64)
+    lim = pl.DataFrame({"date": [f.day for f in frames], "lim": [
+        float(params.lookup("mm.review.min_two_sided_share", f.day).value) for f in frames]})  # type: ignore[arg-type]
+    cover = windows.join(lim, on="date", how="left").with_columns(
+        covered=pl.col("two_sided_share") >= pl.col("lim")
     ).group_by(keys).agg(windows=pl.len(), windows_two_sided=pl.col("covered").sum())
     days = readable(day_sums).join(cover, on=keys, how="left").join(fr, on="date", how="left").with_columns(
         window_coverage=pl.col("windows_two_sided") / pl.col("windows"),
