@@ -1,16 +1,21 @@
-"""The columnar engine (Polars): pieces from as-of joins on one packed integer key, metrics by the shared SQL.
+"""The columnar engine (Polars): pieces from sorted streams of points on one packed integer key, metrics by the
+shared SQL.
 
-A point is the start of a piece: every quote, every NBBO change of the symbol after the firm's first quote, every
-window start and band-regime change, and every time the firm starts or stops holding a customer order. Points of
-one (symbol, mm_id) pair are packed as ``gid << 45 | (t - open)`` (regular hours are < 2^45 ns), so one sorted
-int64 column orders them and ``join_asof`` on it finds the quote in force with no ``by`` grouping; a match from
-the previous pair is recognised by its gid and dropped. The NBBO in force is found by ``search_sorted`` on the
-NBBO's own packed key (symbol id, time). The packed as-of plan is only right on sorted input: every input is
-checked for order and sorted when it is not.
+A point is the start of a piece: every quote, every NBBO change of the symbol, every window start and band-regime
+change, and every change in the customer orders held. Points of one (symbol, mm_id) pair are packed as
+``gid << 45 | (t - open)`` (regular hours are < 2^45 ns), so one int64 orders them. Each source yields its points
+already in that order (quotes sorted by pair and time; the NBBO expanded pair by pair in time order), so the
+streams are combined by ``merge_sorted`` — a linear merge, no sort — and the quote, NBBO and order state in force
+at each point is an as-of by forward fill of the row index of the latest quote / NBBO / order change. A forward
+fill that reaches across from the previous pair is recognised by its pair (or symbol) and dropped.
+
+The plan is only right on sorted input: every input is checked for order (one pass) and sorted when it is not.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from regsho.surveillance.day import DayFrame
@@ -18,109 +23,135 @@ from regsho.surveillance.sql import metrics_query
 
 SHIFT = 45
 SCALE = 1 << SHIFT
+_I = pl.Int64
 
 
 def _sorted_or_sort(df: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """``df`` sorted by ``by`` (stable); the check is a single pass, the sort only runs if it is needed."""
     if df.height < 2:
         return df
-    ok = True
     prev_equal: pl.Expr | None = None
     conds = []
     for c in by:
-        cur_gt = pl.col(c) < pl.col(c).shift(1)  # a descent in c
-        conds.append(cur_gt if prev_equal is None else (prev_equal & cur_gt))
+        down = pl.col(c) < pl.col(c).shift(1)
+        conds.append(down if prev_equal is None else (prev_equal & down))
         eq = pl.col(c) == pl.col(c).shift(1)
         prev_equal = eq if prev_equal is None else (prev_equal & eq)
     bad = df.select(pl.any_horizontal(conds).fill_null(False).any()).item()
-    ok = not bad
-    return df if ok else df.sort(by, maintain_order=True)
+    return df.sort(by, maintain_order=True) if bad else df
 
 
-def _last_per_key(df: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+def _runs(df: pl.DataFrame, keys: list[str], table: pl.DataFrame, id_col: str) -> pl.Series:
+    """For ``df`` sorted by ``keys``: the id of each row's key in ``table`` (keys -> id_col), by runs, without a
+    row-by-row join."""
+    brk = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True)
+    marked = df.select(*keys, brk.alias("brk"))
+    run = marked.get_column("brk").cast(_I).cum_sum() - 1
+    firsts = marked.filter(pl.col("brk")).select(keys).join(table.select(*keys, id_col), on=keys, how="left",
+                                                            maintain_order="left")
+    return firsts.get_column(id_col).gather(run)
+
+
+def _last_per_key(df: pl.DataFrame, key: str) -> pl.DataFrame:
     """Keep the last row of each run of equal ``key`` (the input is sorted by key then arrival)."""
-    nxt = [pl.col(k) != pl.col(k).shift(-1) for k in key]
-    return df.filter(pl.any_horizontal(nxt).fill_null(True))
+    return df.filter((pl.col(key) != pl.col(key).shift(-1)).fill_null(True))
 
 
 def pieces(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: pl.DataFrame,
            pairs: pl.DataFrame) -> pl.DataFrame:
-    """All pieces of the day (see ``regsho.surveillance.sql``). ``pairs`` (symbol, mm_id, tier1) is sorted and
-    names every pair reviewed; quotes (symbol, mm_id, ts, seq, bid, ask, displayed, firm), nbbo (symbol, ts, seq,
-    bid, ask) and orders (symbol, mm_id, ts, end_ts) are that day's rows."""
+    """All pieces of the day (``regsho.surveillance.sql``), with ``gid`` (the pair's index in ``pairs`` sorted by
+    symbol and mm_id) in place of symbol and mm_id. ``pairs`` (symbol, mm_id, tier1) names every pair reviewed;
+    quotes (symbol, mm_id, ts, seq, bid, ask, displayed, firm), nbbo (symbol, ts, seq, bid, ask) and orders
+    (symbol, mm_id, ts, end_ts) are that day's rows."""
     o, c = f.open, f.close
-    pairs = pairs.sort("symbol", "mm_id").with_row_index("gid").with_columns(pl.col("gid").cast(pl.Int64))
-    syms = pairs.select("symbol").unique(maintain_order=True).with_row_index("sid").with_columns(
-        pl.col("sid").cast(pl.Int64))
-    pairs = pairs.join(syms, on="symbol", how="left", maintain_order="left")
+    pairs = _pairs(pairs)
+    syms = pairs.select("symbol", "sid").unique(maintain_order=True)
 
-    # Quotes: sorted by pair and time, clamped to the open, the last of equal times kept.
-    q = quotes.filter(pl.col("ts") < c)
-    q = _sorted_or_sort(q, ["symbol", "mm_id", "ts", "seq"])
-    q = q.join(pairs.select("symbol", "mm_id", "gid"), on=["symbol", "mm_id"], how="inner", maintain_order="left")
-    q = q.with_columns(t=pl.max_horizontal(pl.col("ts"), pl.lit(o)))
-    q = _last_per_key(q, ["gid", "t"]).select(
-        (pl.col("gid") * SCALE + (pl.col("t") - o)).alias("k"), "gid", "bid", "ask", "displayed", "firm")
+    q = _sorted_or_sort(quotes.filter(pl.col("ts") < c), ["symbol", "mm_id", "ts", "seq"])
+    q = q.with_columns(gid=_runs(q, ["symbol", "mm_id"], pairs, "gid"))
+    q = q.filter(pl.col("gid").is_not_null()).select(
+        "gid", (pl.col("gid") * SCALE + (pl.max_horizontal("ts", pl.lit(o)) - o)).alias("k"),
+        "bid", "ask", "displayed", "firm")
+    q = _last_per_key(q, "k")
 
-    # NBBO: sorted by symbol and time, clamped, last of equal times, unchanged rows dropped.
-    n = nbbo.filter(pl.col("ts") < c)
-    n = _sorted_or_sort(n, ["symbol", "ts", "seq"])
-    n = n.join(syms, on="symbol", how="inner", maintain_order="left")
-    n = n.with_columns(t=pl.max_horizontal(pl.col("ts"), pl.lit(o)))
-    n = _last_per_key(n, ["sid", "t"])
+    n = _sorted_or_sort(nbbo.filter(pl.col("ts") < c), ["symbol", "ts", "seq"])
+    n = n.with_columns(sid=_runs(n, ["symbol"], syms, "sid"))
+    n = n.filter(pl.col("sid").is_not_null()).select(
+        "sid", (pl.col("sid") * SCALE + (pl.max_horizontal("ts", pl.lit(o)) - o)).alias("nk"), "bid", "ask")
+    n = _last_per_key(n, "nk")
     same = (pl.col("sid") == pl.col("sid").shift(1)) & pl.col("bid").eq_missing(pl.col("bid").shift(1)) & \
         pl.col("ask").eq_missing(pl.col("ask").shift(1))
-    n = n.filter(~same.fill_null(False)).select(
-        "sid", "t", (pl.col("sid") * SCALE + (pl.col("t") - o)).alias("nk"), "bid", "ask")
+    n = n.filter(~same.fill_null(False))
 
-    # Points.
-    first = q.group_by("gid").agg(pl.col("k").min().alias("k0"))
-    gp = pairs.select("gid", "sid").join(first, on="gid", how="inner")
-    nbbo_pts = n.select("sid", "t").join(gp, on="sid", how="inner").filter(
-        (pl.col("gid") * SCALE + (pl.col("t") - o)) >= pl.col("k0")).select(
-        (pl.col("gid") * SCALE + (pl.col("t") - o)).alias("k"))
-    bounds = pl.DataFrame({"b": [b - o for b in f.boundaries()]}, schema={"b": pl.Int64})
-    bound_pts = pairs.select("gid").join(bounds, how="cross").select((pl.col("gid") * SCALE + pl.col("b")).alias("k"))
+    # The points of the four streams, each already in key order.
+    qk = q.get_column("k").to_numpy()
+    nsid = n.get_column("sid").to_numpy()
+    noff = (n.get_column("nk") % SCALE).to_numpy()
+    psid = pairs.get_column("sid").to_numpy()
+    sid_start = np.searchsorted(nsid, psid, side="left")
+    sid_end = np.searchsorted(nsid, psid, side="right")
+    counts = sid_end - sid_start
+    b_gid = np.repeat(np.arange(psid.size, dtype=np.int64), counts)
+    first_out = np.cumsum(counts) - counts
+    b_ni = np.arange(b_gid.size, dtype=np.int64) - np.repeat(first_out - sid_start, counts)
+    bk = b_gid * SCALE + noff[b_ni]
+    bounds = np.array([x - o for x in f.boundaries()], dtype=np.int64)
+    ck = (np.arange(psid.size, dtype=np.int64)[:, None] * SCALE + bounds[None, :]).ravel()
     ev = _order_events(f, orders, pairs)
-    parts = [q.select("k"), nbbo_pts, bound_pts, ev.select("k")]
-    pts = pl.concat(parts).sort("k").unique(subset="k", keep="first", maintain_order=True)
-    pts = pts.with_columns(gid=pl.col("k") // SCALE)
+    dk = ev.get_column("k").to_numpy()
+    keys = np.concatenate([qk, bk, ck, dk])
+    src = np.concatenate([np.zeros(qk.size, np.int8), np.ones(bk.size, np.int8), np.full(ck.size, 2, np.int8),
+                          np.full(dk.size, 3, np.int8)])
+    # a stable sort of four sorted runs: timsort merges them in linear time
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    src = src[order]
+    # as-of by running maximum of each stream's row number (rows of a stream are in key order)
+    pos = np.concatenate([np.arange(qk.size), np.arange(bk.size), np.zeros(ck.size, np.int64),
+                          np.arange(dk.size)])[order]
 
-    # State in force at each point.
-    pts = pts.join_asof(q.rename({"gid": "qgid"}), on="k", strategy="backward", check_sortedness=False)
+    def latest(stream: int) -> npt.NDArray[np.int64]:
+        x = np.where(src == stream, pos, -1)
+        return np.maximum.accumulate(x) if x.size else x
+
+    qi, bi, di = latest(0), latest(1), latest(3)
+    last = np.ones(keys.size, dtype=bool)
+    last[:-1] = keys[1:] != keys[:-1]
+    keys, qi, bi, di = keys[last], qi[last], bi[last], di[last]
+    gid = keys // SCALE
+    off = keys % SCALE
+    nxt_same = np.zeros(keys.size, dtype=bool)
+    nxt_same[:-1] = gid[1:] == gid[:-1]
+    dur = np.where(nxt_same, np.roll(keys, -1) - keys, (c - o) - off)
+    q_gid = q.get_column("gid").to_numpy()
+    q_ok = (qi >= 0) & (q_gid[np.clip(qi, 0, None)] == gid) if q_gid.size else np.zeros(keys.size, dtype=bool)
+    n_ok = (bi >= 0) & (b_gid[np.clip(bi, 0, None)] == gid) if b_gid.size else np.zeros(keys.size, dtype=bool)
+    ni = b_ni[np.clip(bi, 0, None)] if b_gid.size else np.zeros(keys.size, dtype=np.int64)
+    e_gid = ev.get_column("gid").to_numpy()
+    held = ev.get_column("held").to_numpy()
+    h_ok = (di >= 0) & (e_gid[np.clip(di, 0, None)] == gid) if e_gid.size else np.zeros(keys.size, dtype=bool)
+    hold = h_ok & (held[np.clip(di, 0, None)] > 0) if e_gid.size else h_ok
+    tier = pairs.get_column("tier1").to_numpy()
+
+    pts = pl.DataFrame({
+        "gid": gid, "w": off // f.window, "t": off + o, "dur": dur,
+        "edge": (off < f.edge_open - o) | (off >= f.edge_close - o), "tier1": tier[gid],
+        "qi": pl.Series(np.where(q_ok, qi, 0)).set(pl.Series(~q_ok), None),
+        "ni": pl.Series(ni).set(pl.Series(~n_ok), None), "hold": hold,
+    })
     qcols = ["bid", "ask", "displayed", "firm"]
-    stale = pl.col("qgid") != pl.col("gid")
-    pts = pts.with_columns([pl.when(stale).then(None).otherwise(pl.col(x)).alias(x) for x in qcols])
-    if ev.height:
-        pts = pts.join_asof(ev.select("k", pl.col("gid").alias("egid"), "held"), on="k", strategy="backward",
-                            check_sortedness=False)
-        pts = pts.with_columns(hold=((pl.col("egid") == pl.col("gid")) & (pl.col("held") > 0)).fill_null(False))
-    else:
-        pts = pts.with_columns(hold=pl.lit(False))
-    pts = pts.join(pairs.select("gid", "sid", "symbol", "mm_id", "tier1"), on="gid", how="left",
-                   maintain_order="left")
-    nk = pl.Series(n.get_column("nk"))
-    off = pts.get_column("k") % SCALE
-    want = pts.get_column("sid") * SCALE + off
-    idx = nk.search_sorted(want, side="right").cast(pl.Int64) - 1
-    valid = idx >= 0
-    safe = idx.clip(lower_bound=0)
-    if n.height:
-        nsid = n.get_column("sid").gather(safe)
-        nbb = n.get_column("bid").gather(safe)
-        nbo = n.get_column("ask").gather(safe)
-        ok = valid & (nsid == pts.get_column("sid"))
-        nbb = nbb.set(~ok, None)
-        nbo = nbo.set(~ok, None)
-    else:
-        nbb = pl.Series("nbb", [None] * pts.height, dtype=pl.Float64)
-        nbo = nbb
-    t = off + o
-    end = pl.when(pl.col("gid") == pl.col("gid").shift(-1)).then(pl.col("t").shift(-1)).otherwise(pl.lit(c))
-    return pts.with_columns(nbb=nbb, nbo=nbo, t=t).with_columns(dur=end - pl.col("t")).select(
-        "symbol", "mm_id", ((pl.col("t") - o) // f.window).alias("w"), "t", "dur",
-        ((pl.col("t") < f.edge_open) | (pl.col("t") >= f.edge_close)).alias("edge"),
-        "tier1", *qcols, "nbb", "nbo", "hold")
+    return pts.select(
+        "gid", "w", "t", "dur", "edge", "tier1",
+        *[pl.lit(q.get_column(x)).gather(pl.col("qi")).alias(x) for x in qcols],
+        pl.lit(n.get_column("bid")).gather(pl.col("ni")).alias("nbb"),
+        pl.lit(n.get_column("ask")).gather(pl.col("ni")).alias("nbo"),
+        "hold")
+
+
+def _pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+    pairs = pairs.sort("symbol", "mm_id").with_columns(gid=pl.int_range(pl.len(), dtype=_I))
+    return pairs.with_columns(sid=(pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True).cast(_I).cum_sum()
+                              - 1)
 
 
 def _order_events(f: DayFrame, orders: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -128,9 +159,9 @@ def _order_events(f: DayFrame, orders: pl.DataFrame, pairs: pl.DataFrame) -> pl.
     o, c = f.open, f.close
     od = orders.filter((pl.col("ts") < c) & (pl.col("end_ts").is_null() | (pl.col("end_ts") > o)))
     od = od.join(pairs.select("symbol", "mm_id", "gid"), on=["symbol", "mm_id"], how="inner")
-    start = od.select("gid", pl.max_horizontal(pl.col("ts"), pl.lit(o)).alias("t"), pl.lit(1).alias("d"))
+    start = od.select("gid", pl.max_horizontal(pl.col("ts"), pl.lit(o)).alias("t"), pl.lit(1, dtype=_I).alias("d"))
     stop = od.filter(pl.col("end_ts").is_not_null() & (pl.col("end_ts") < c)).select(
-        "gid", pl.col("end_ts").alias("t"), pl.lit(-1).alias("d"))
+        "gid", pl.col("end_ts").alias("t"), pl.lit(-1, dtype=_I).alias("d"))
     ev = pl.concat([start, stop]).group_by("gid", "t").agg(pl.col("d").sum()).sort("gid", "t")
     return ev.with_columns(held=pl.col("d").cum_sum().over("gid")).select(
         (pl.col("gid") * SCALE + (pl.col("t") - o)).alias("k"), "gid", "held")
@@ -141,4 +172,6 @@ def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: p
     """Sum columns (``regsho.surveillance.sql.SUMS``) per symbol, mm_id and window, for one day."""
     p = pieces(f, quotes, nbbo, orders, pairs)
     ctx = pl.SQLContext(pieces=p.lazy(), eager=False)
-    return ctx.execute(metrics_query(f)).collect()
+    sums = ctx.execute(metrics_query(f, keys="gid")).collect()
+    names = _pairs(pairs).select("gid", "symbol", "mm_id")
+    return sums.join(names, on="gid", how="left").drop("gid")

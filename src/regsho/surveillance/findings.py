@@ -210,20 +210,32 @@ class Review:
     verdicts: tuple[Verdict, ...]
 
 
+_USED_W: Final = (
+    "date", "symbol", "mm_id", "window_start", "window_end", "two_sided_share", "bid_quoted_share",
+    "ask_quoted_share", "bid_near_inside_share", "ask_near_inside_share", "bid_distance_bp", "ask_distance_bp",
+    "bid_band_edge_share", "ask_band_edge_share", "bid_band_fraction", "ask_band_fraction", "holding_seconds",
+    "not_holding_seconds", "near_inside_holding_share", "near_inside_not_holding_share", "firm_share",
+    "displayed_share", "principal_qty", "principal_imbalance", "principal_buy_qty", "principal_sell_qty",
+    "customer_fill_qty",
+)
+_USED: Final = (*_USED_W, "window_coverage", "windows_two_sided", "windows")
+
+
 def review(m: Metrics) -> Review:
     """17 CFR 242.203(b)(2)(iii); FINRA 2023 and 2024 reports: findings and verdicts from the metrics."""
     if m.days.height == 0:
         return Review((), ())
     lim_cov = {f.day: _p("mm.review.min_two_sided_share", f.day) for f in m.frames}
     covered: dict[tuple[dt.date, str, str], list[str]] = {}
-    for w in m.windows.iter_rows(named=True):
+    for w in m.windows.select("date", "symbol", "mm_id", "two_sided_share", "window_start", "window_end").iter_rows(
+            named=True):
         if (w["two_sided_share"] or 0.0) >= lim_cov[w["date"]]:
             covered.setdefault((w["date"], w["symbol"], w["mm_id"]), []).append(
                 f"{_hm(w['window_start'])}-{_hm(w['window_end'])}")
     findings: list[Finding] = []
     verdicts: list[Verdict] = []
     day_codes: dict[tuple[dt.date, str, str], list[Finding]] = {}
-    for r in m.days.iter_rows(named=True):
+    for r in m.days.select(_USED).iter_rows(named=True):
         key = (r["date"], r["symbol"], r["mm_id"])
         r["covered_windows"] = ", ".join(covered.get(key, []))
         got = _run(r, "day")
@@ -231,7 +243,7 @@ def review(m: Metrics) -> Review:
         findings.extend(fs)
         day_codes[key] = fs
         verdicts.append(_verdict(r, "day", fs, ()))
-    for r in m.windows.iter_rows(named=True):
+    for r in m.windows.select(_USED_W).iter_rows(named=True):
         key = (r["date"], r["symbol"], r["mm_id"])
         got = _run(r, "window")
         fs = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
