@@ -167,11 +167,52 @@ def _order_events(f: DayFrame, orders: pl.DataFrame, pairs: pl.DataFrame) -> pl.
         (pl.col("gid") * SCALE + (pl.col("t") - o)).alias("k"), "gid", "held")
 
 
+#: Points per batch of symbols: the pieces of a batch are built and aggregated before the next, so the working
+#: set stays a few hundred MB however large the day (fresh memory costs more than the arithmetic on these VMs).
+BATCH_POINTS = 4_000_000
+
+
+def _symbol_runs(df: pl.DataFrame) -> pl.DataFrame:
+    """(symbol, start, len) of each symbol's rows in ``df`` sorted by symbol."""
+    brk = (pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True)
+    return df.select("symbol", brk.alias("brk")).with_row_index("start").filter(pl.col("brk")).with_columns(
+        len=(pl.col("start").shift(-1).fill_null(df.height) - pl.col("start"))).select("symbol", "start", "len")
+
+
 def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: pl.DataFrame,
                 pairs: pl.DataFrame) -> pl.DataFrame:
-    """Sum columns (``regsho.surveillance.sql.SUMS``) per symbol, mm_id and window, for one day."""
-    p = pieces(f, quotes, nbbo, orders, pairs)
-    ctx = pl.SQLContext(pieces=p.lazy(), eager=False)
-    sums = ctx.execute(metrics_query(f, keys="gid")).collect()
-    names = _pairs(pairs).select("gid", "symbol", "mm_id")
-    return sums.join(names, on="gid", how="left").drop("gid")
+    """Sum columns (``regsho.surveillance.sql.SUMS``) per symbol, mm_id and window, for one day, in batches of
+    whole symbols."""
+    q = _sorted_or_sort(quotes.filter(pl.col("ts") < f.close), ["symbol", "mm_id", "ts", "seq"])
+    n = _sorted_or_sort(nbbo.filter(pl.col("ts") < f.close), ["symbol", "ts", "seq"])
+    per = pairs.group_by("symbol").agg(makers=pl.len()).join(
+        _symbol_runs(q).rename({"start": "qs", "len": "ql"}), on="symbol", how="left").join(
+        _symbol_runs(n).rename({"start": "ns", "len": "nl"}), on="symbol", how="left").sort("symbol")
+    per = per.with_columns(pl.col("qs", "ql", "ns", "nl").fill_null(0), cost=pl.col("ql").fill_null(0)
+                           + pl.col("makers") * pl.col("nl").fill_null(0))
+    out: list[pl.DataFrame] = []
+    batch: list[dict[str, int | str]] = []
+    cost = 0
+
+    def flush() -> None:
+        if not batch:
+            return
+        syms = [str(b["symbol"]) for b in batch]
+        qb = pl.concat([q.slice(int(b["qs"]), int(b["ql"])) for b in batch])
+        nb = pl.concat([n.slice(int(b["ns"]), int(b["nl"])) for b in batch])
+        pb = pairs.filter(pl.col("symbol").is_in(syms))
+        ob = orders.filter(pl.col("symbol").is_in(syms))
+        p = pieces(f, qb, nb, ob, pb)
+        sums = pl.SQLContext(pieces=p.lazy(), eager=False).execute(metrics_query(f, keys="gid")).collect()
+        names = _pairs(pb).select("gid", "symbol", "mm_id")
+        out.append(sums.join(names, on="gid", how="left").drop("gid"))
+        batch.clear()
+
+    for row in per.iter_rows(named=True):
+        batch.append(row)
+        cost += int(row["cost"])
+        if cost >= BATCH_POINTS:
+            flush()
+            cost = 0
+    flush()
+    return pl.concat(out) if out else pl.DataFrame()
