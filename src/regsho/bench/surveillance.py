@@ -18,8 +18,7 @@ from regsho.surveillance import findings as fi
 from regsho.surveillance import metrics as me
 from regsho.surveillance import synthetic as sy
 from regsho.surveillance.day import DayFrame
-from regsho.surveillance.engine_polars import pieces
-from regsho.surveillance.sql import metrics_query
+from regsho.surveillance.engine_polars import aggregate, pieces
 
 DAY = dt.date(2012, 6, 21)
 
@@ -80,7 +79,7 @@ def run(n_quotes: int, n_symbols: int, n_makers: int, repeat: int, engine: str) 
         tp = time.perf_counter() - tp
         npieces = pc.height
         ta = time.perf_counter()
-        pl.SQLContext(pieces=pc.lazy()).execute(metrics_query(f, keys="gid")).collect()
+        aggregate(f, pc)
         ta = time.perf_counter() - ta
         del pc
         yield f"engine: {engine}; runs: {len(runs)} (median); machine: {_machine()}"

@@ -58,23 +58,25 @@ def _last_per_key(df: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 def pieces(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: pl.DataFrame,
-           pairs: pl.DataFrame) -> pl.DataFrame:
+           pairs: pl.DataFrame, presorted: bool = False) -> pl.DataFrame:
     """All pieces of the day (``regsho.surveillance.sql``), with ``gid`` (the pair's index in ``pairs`` sorted by
     symbol and mm_id) in place of symbol and mm_id. ``pairs`` (symbol, mm_id, tier1) names every pair reviewed;
     quotes (symbol, mm_id, ts, seq, bid, ask, displayed, firm), nbbo (symbol, ts, seq, bid, ask) and orders
-    (symbol, mm_id, ts, end_ts) are that day's rows."""
+    (symbol, mm_id, ts, end_ts) are that day's rows; ``presorted`` skips the order check when the caller made it."""
     o, c = f.open, f.close
     pairs = _pairs(pairs)
     syms = pairs.select("symbol", "sid").unique(maintain_order=True)
 
-    q = _sorted_or_sort(quotes.filter(pl.col("ts") < c), ["symbol", "mm_id", "ts", "seq"])
+    q = quotes.filter(pl.col("ts") < c)
+    q = q if presorted else _sorted_or_sort(q, ["symbol", "mm_id", "ts", "seq"])
     q = q.with_columns(gid=_runs(q, ["symbol", "mm_id"], pairs, "gid"))
     q = q.filter(pl.col("gid").is_not_null()).select(
         "gid", (pl.col("gid") * SCALE + (pl.max_horizontal("ts", pl.lit(o)) - o)).alias("k"),
         "bid", "ask", "displayed", "firm")
     q = _last_per_key(q, "k")
 
-    n = _sorted_or_sort(nbbo.filter(pl.col("ts") < c), ["symbol", "ts", "seq"])
+    n = nbbo.filter(pl.col("ts") < c)
+    n = n if presorted else _sorted_or_sort(n, ["symbol", "ts", "seq"])
     n = n.with_columns(sid=_runs(n, ["symbol"], syms, "sid"))
     n = n.filter(pl.col("sid").is_not_null()).select(
         "sid", (pl.col("sid") * SCALE + (pl.max_horizontal("ts", pl.lit(o)) - o)).alias("nk"), "bid", "ask")
@@ -179,6 +181,16 @@ def _symbol_runs(df: pl.DataFrame) -> pl.DataFrame:
         len=(pl.col("start").shift(-1).fill_null(df.height) - pl.col("start"))).select("symbol", "start", "len")
 
 
+def aggregate(f: DayFrame, p: pl.DataFrame) -> pl.DataFrame:
+    """The shared metrics SQL over pieces sorted by pair and time, grouped on one sorted key packing the pair and
+    the window (Polars' fast path for sorted keys), in the streaming engine."""
+    nw = len(f.window_starts())
+    keyed = p.with_columns(gw=pl.col("gid") * nw + pl.col("w")).drop("gid", "w").set_sorted("gw")
+    sums = pl.SQLContext(pieces=keyed.lazy(), eager=False).execute(metrics_query(f, group="gw")).collect(
+        engine="streaming")
+    return sums.with_columns(gid=pl.col("gw") // nw, w=pl.col("gw") % nw).drop("gw")
+
+
 def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: pl.DataFrame,
                 pairs: pl.DataFrame) -> pl.DataFrame:
     """Sum columns (``regsho.surveillance.sql.SUMS``) per symbol, mm_id and window, for one day, in batches of
@@ -202,8 +214,7 @@ def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: p
         nb = pl.concat([n.slice(int(b["ns"]), int(b["nl"])) for b in batch])
         pb = pairs.filter(pl.col("symbol").is_in(syms))
         ob = orders.filter(pl.col("symbol").is_in(syms))
-        p = pieces(f, qb, nb, ob, pb)
-        sums = pl.SQLContext(pieces=p.lazy(), eager=False).execute(metrics_query(f, keys="gid")).collect()
+        sums = aggregate(f, pieces(f, qb, nb, ob, pb, presorted=True))
         names = _pairs(pb).select("gid", "symbol", "mm_id")
         out.append(sums.join(names, on="gid", how="left").drop("gid"))
         batch.clear()

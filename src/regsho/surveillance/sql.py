@@ -29,7 +29,7 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
-def metric_ctes(f: DayFrame, src: str = "pieces", keys: str = "symbol, mm_id") -> str:
+def metric_ctes(f: DayFrame, src: str = "pieces", group: str = "symbol, mm_id, w") -> str:
     """The CTEs ``mp`` and ``mq`` deriving each piece's band and distances (no leading WITH)."""
 
     def band(ref: str, sub_val: str, other: str, e_val: str, m_val: str) -> str:
@@ -41,18 +41,18 @@ def metric_ctes(f: DayFrame, src: str = "pieces", keys: str = "symbol, mm_id") -
     dpa = band("nbo", _num(f.dp2s), _num(f.dp2), _num(f.dp1e), _num(f.dp1))
     dla = band("nbo", _num(f.dl2s), _num(f.dl2), _num(f.dl1e), _num(f.dl1))
     return f"""mp AS (
-  SELECT {keys}, w, CAST(dur AS DOUBLE) AS d, bid, ask, displayed, firm, hold,
+  SELECT {group}, CAST(dur AS DOUBLE) AS d, bid, ask, displayed, firm, hold,
     {dpb} AS dpb, {dlb} AS dlb, {dpa} AS dpa, {dla} AS dla,
     (nbb - bid) / nbb AS xb, (ask - nbo) / nbo AS xa
   FROM {src}
 ), mq AS (
-  SELECT {keys}, w, d, bid, ask, displayed, firm, hold, dlb, dla, xb, xa,
+  SELECT {group}, d, bid, ask, displayed, firm, hold, dlb, dla, xb, xa,
     xb / dpb AS fb, xa / dpa AS fa
   FROM mp
 )"""
 
 
-def metric_select(f: DayFrame, keys: str = "symbol, mm_id") -> str:
+def metric_select(f: DayFrame, group: str = "symbol, mm_id, w") -> str:
     near, edge = _num(f.near), _num(f.edge)
 
     def t(cond: str) -> str:
@@ -79,9 +79,10 @@ def metric_select(f: DayFrame, keys: str = "symbol, mm_id") -> str:
     }
     assert tuple(cols) == SUMS
     body = ",\n  ".join(f"{expr} AS {name}" for name, expr in cols.items())
-    return f"SELECT {keys}, w,\n  {body}\nFROM mq GROUP BY {keys}, w"
+    return f"SELECT {group},\n  {body}\nFROM mq GROUP BY {group}"
 
 
-def metrics_query(f: DayFrame, src: str = "pieces", keys: str = "symbol, mm_id") -> str:
-    """The whole aggregation over a registered ``pieces`` relation, grouped by ``keys`` and the window."""
-    return "WITH " + metric_ctes(f, src, keys) + "\n" + metric_select(f, keys)
+def metrics_query(f: DayFrame, src: str = "pieces", group: str = "symbol, mm_id, w") -> str:
+    """The whole aggregation over a registered ``pieces`` relation, grouped by ``group`` (the pair and the window,
+    or one column packing both)."""
+    return "WITH " + metric_ctes(f, src, group) + "\n" + metric_select(f, group)
