@@ -1,5 +1,5 @@
-"""Spark (the portable union + running-max formulation) gives the same metrics as the Polars engine on small
-data. One local session for the module."""
+"""Spark (the portable union + running-max formulation) gives the same metrics and verdicts as the Polars engine
+on small data: a random, edge-heavy early-close day and a day of synthetic makers, in one session."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from polars.testing import assert_frame_equal
 from tests.surveillance.test_metrics_reference import _inputs
 
+from regsho.surveillance import findings as fi
 from regsho.surveillance import metrics as me
+from regsho.surveillance import synthetic as sy
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime ('java' not found)"),
@@ -19,33 +21,21 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def spark() -> object:
+def test_spark_agrees_with_polars() -> None:
     pytest.importorskip("pyspark", reason="PySpark is not installed (the 'spark' extra)")
-    from regsho.surveillance.engine_sql import spark_session
-
-    return spark_session()
-
-
-@pytest.mark.parametrize("seed", [5])
-def test_spark_agrees_with_polars(spark: object, seed: int) -> None:
-    inp, _ = _inputs(seed, (dt.date(2012, 6, 21), dt.date(2012, 11, 23))[seed % 2])
-    a = me.compute(inp, "polars").sums
-    b = me.compute(inp, "spark").sums
-    assert a.height > 0
-    assert_frame_equal(a, b.select(a.columns).cast(dict(a.schema)), rel_tol=1e-12, abs_tol=1e-9)
-
-
-def test_spark_verdicts_match_on_synthetic_makers(spark: object) -> None:
-    from regsho.surveillance import findings as fi
-    from regsho.surveillance import synthetic as sy
-
+    rnd, _ = _inputs(5, dt.date(2012, 11, 23))
     nb = sy.synthetic_nbbo(dt.date(2012, 6, 21), 2, 120, seed=7)
-    makers = tuple(sy.Maker(f"M{i}", p) for i, p in enumerate(sy.PROFILES))
-    s = sy.generate(nb, makers, seed=7)
-    inp = me.Inputs(sy.with_day(s.quotes), nb, sy.with_day(s.trades), sy.with_day(s.orders))
-    va = fi.verdicts_table(fi.review(me.compute(inp, "polars")))
-    vb = fi.verdicts_table(fi.review(me.compute(inp, "spark")))
-    assert va.select("symbol", "mm_id", "scope", "window_start", "bona_fide", "codes").equals(
-        vb.select("symbol", "mm_id", "scope", "window_start", "bona_fide", "codes"))
-    assert not va.filter(pl.col("mm_id") == "M0").get_column("bona_fide").is_in([False]).any()
+    s = sy.generate(nb, tuple(sy.Maker(f"M{i}", p) for i, p in enumerate(sy.PROFILES)), seed=7)
+    syn_q = sy.with_day(s.quotes).select(rnd.quotes.columns)
+    inp = me.Inputs(pl.concat([rnd.quotes, syn_q]), pl.concat([rnd.nbbo, nb.select(rnd.nbbo.columns)]),
+                    sy.with_day(s.trades), pl.concat([rnd.orders, sy.with_day(s.orders).select(rnd.orders.columns)])
+                    if rnd.orders is not None else None, rnd.tiers)
+    a = me.compute(inp, "polars")
+    b = me.compute(inp, "spark")
+    assert a.sums.height > 0
+    assert_frame_equal(a.sums, b.sums.select(a.sums.columns).cast(dict(a.sums.schema)), rel_tol=1e-12, abs_tol=1e-9)
+    cols = ["date", "symbol", "mm_id", "scope", "window_start", "bona_fide", "codes"]
+    va, vb = fi.verdicts_table(fi.review(a)), fi.verdicts_table(fi.review(b))
+    assert va.select(cols).equals(vb.select(cols))
+    honest = va.filter((pl.col("mm_id") == "M0") & (pl.col("date") == dt.date(2012, 6, 21)))
+    assert honest.height == 2 * 14 and honest.get_column("bona_fide").all()

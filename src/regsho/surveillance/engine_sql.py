@@ -100,18 +100,25 @@ _LOCK = threading.Lock()
 
 
 def spark_session() -> Any:
-    """One local Spark session per process (UTC, small shuffles), created on first use."""
+    """The active Spark session if there is one (a cluster's), else one local session per process, created on first
+    use and set for small data (UTC, few shuffle partitions, quick JIT warm-up)."""
     with _LOCK:
         if not _SPARK:
             from pyspark.sql import SparkSession
 
+            active = SparkSession.getActiveSession()
+            if active is not None:
+                _SPARK.append(active)
+                return active
             _SPARK.append(
                 SparkSession.builder.master("local[2]").appName("regsho-surveillance")
                 .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.sql.shuffle.partitions", "2")
+                .config("spark.default.parallelism", "2")
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
                 .getOrCreate())
             _SPARK[0].sparkContext.setLogLevel("ERROR")
         return _SPARK[0]
