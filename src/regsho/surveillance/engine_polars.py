@@ -4,10 +4,10 @@ shared SQL.
 A point is the start of a piece: every quote, every NBBO change of the symbol, every window start and band-regime
 change, and every change in the customer orders held. Points of one (symbol, mm_id) pair are packed as
 ``gid << 45 | (t - open)`` (regular hours are < 2^45 ns), so one int64 orders them. Each source yields its points
-already in that order (quotes sorted by pair and time; the NBBO expanded pair by pair in time order), so the
-streams are combined by ``merge_sorted`` — a linear merge, no sort — and the quote, NBBO and order state in force
-at each point is an as-of by forward fill of the row index of the latest quote / NBBO / order change. A forward
-fill that reaches across from the previous pair is recognised by its pair (or symbol) and dropped.
+already in that order (quotes sorted by pair and time; the NBBO expanded pair by pair in time order), so a stable
+sort merges the four sorted runs in linear time (NumPy's timsort), and the quote, NBBO and order state in force at
+each point is the running maximum of each stream's row number — an as-of with no join. A state carried over from
+the previous pair is recognised by its pair and dropped.
 
 The plan is only right on sorted input: every input is checked for order (one pass) and sorted when it is not.
 """
