@@ -200,8 +200,9 @@ def _ny() -> dt.tzinfo:
 
 
 def with_day(df: pl.DataFrame) -> pl.DataFrame:
-    from regsho.adapters.quotes import ny_day
-    return df.with_columns(day=ny_day(pl.col("ts")))
+    """``df`` with ``day``, the New York date of its nanosecond ``ts``, as the input readers give it."""
+    return df.with_columns(day=pl.from_epoch(pl.col("ts"), time_unit="ns").dt.replace_time_zone("UTC")
+                           .dt.convert_time_zone("America/New_York").dt.date())
 
 
 def synthetic_nbbo(day: dt.date, symbols: int, updates_per_symbol: int, seed: int) -> pl.DataFrame:
