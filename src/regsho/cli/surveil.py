@@ -11,14 +11,17 @@ from typing import Annotated
 
 import polars as pl
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 
 from regsho.adapters.lobster import is_lobster_message, read_lobster_nbbo
 from regsho.adapters.quotes import InputError, read_nbbo, read_orders, read_quotes, read_tiers, read_trades
+from regsho.adapters.scenario_dump import dump_event
 from regsho.surveillance import findings as fi
 from regsho.surveillance import metrics as me
 from regsho.surveillance.review_page import page
+from regsho.surveillance.verdict_events import verdict_events
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -39,8 +42,18 @@ def surveil_cmd(
     tiers: Annotated[Path | None, typer.Option("--tiers", help="symbol,tier file (LULD tier 1 or 2; default 1).")
                      ] = None,
     engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
+    accounts: Annotated[list[str] | None, typer.Option(
+        "--accounts", help="MM_ID=ACCOUNT: also write the window verdicts as mm_verdict scenario events "
+                           "(mm_verdicts.yaml) for the gate.")] = None,
 ) -> None:
     """Does the market maker really make a market? Metrics, findings and verdicts per day and 30-minute window."""
+    account_map: dict[str, str] = {}
+    for a in accounts or []:
+        mm, sep, acct = a.partition("=")
+        if not sep or not mm.strip() or not acct.strip():
+            err.print(f"--accounts: expected MM_ID=ACCOUNT, got {a!r}", highlight=False, markup=False)
+            raise typer.Exit(2)
+        account_map[mm.strip()] = acct.strip()
     if engine not in me.ENGINES:
         err.print(f"--engine: must be one of {', '.join(me.ENGINES)}, got {engine!r}", highlight=False)
         raise typer.Exit(2)
@@ -62,7 +75,13 @@ def surveil_cmd(
         fi.findings_table(rv).write_csv(tmp / "findings.csv")
         fi.verdicts_table(rv).write_csv(tmp / "verdicts.csv")
         (tmp / "review.html").write_text(page(m, rv, q, n, tier_map), encoding="utf-8")
-        for name in ("metrics.csv", "findings.csv", "verdicts.csv", "review.html"):
+        names = ["metrics.csv", "findings.csv", "verdicts.csv", "review.html"]
+        if account_map:
+            events = [dump_event(e) for e in verdict_events(rv, account_map)]
+            (tmp / "mm_verdicts.yaml").write_text(yaml.safe_dump({"events": events}, sort_keys=False, width=200),
+                                                  encoding="utf-8")
+            names.append("mm_verdicts.yaml")
+        for name in names:
             os.replace(tmp / name, out_dir / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

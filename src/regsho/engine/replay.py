@@ -159,6 +159,8 @@ def replay(
                 gate.position(e)
             elif isinstance(e, ev.MmStatus):
                 gate.mm_status(e)
+            elif isinstance(e, ev.MmVerdict):
+                gate.mm_verdict(e)
             elif isinstance(e, ev.PreBorrowRequired):
                 gate.pre_borrow_required(e)
             elif post is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from regsho.calendars import ET
+from regsho.core.events import MmVerdict
 from regsho.law import reasons as r
 
 
@@ -62,6 +64,21 @@ def bona_fide_mm_exception(is_market_maker: bool, latest_review_bona_fide: bool 
     (FINRA 2023 and 2024 reports): only a market-maker account whose latest review for the security found bona fide
     market making qualifies; no review means no exception."""
     return is_market_maker and latest_review_bona_fide is True
+
+
+def mm_verdict_in_force(verdicts: Sequence[MmVerdict], at: dt.datetime) -> MmVerdict | None:
+    """17 CFR 242.203(b)(2)(iii): only a market maker engaged in bona fide market making in the security at the time
+    of the sale may rely on the exception (FINRA 2023 and 2024 reports). The verdict that judges a sale is the one
+    for the sale's own window, or else the latest complete window before it that day (New York); none otherwise.
+    ``verdicts`` are sorted by window start."""
+    latest: MmVerdict | None = None
+    day = at.astimezone(ET).date()
+    for v in verdicts:
+        if v.start <= at < v.end:
+            return v
+        if v.end <= at and v.start.astimezone(ET).date() == day and (latest is None or v.end >= latest.end):
+            latest = v
+    return latest
 
 
 def pre_borrow_rule_in_force(
