@@ -161,6 +161,12 @@ def _symbols(v: object) -> frozenset[str]:
     return frozenset(_str(x) for x in v)
 
 
+def _strs(v: object) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise _Bad("expected a list of strings")
+    return tuple(_str(x) for x in v)
+
+
 def _good_for(v: object) -> object:
     if v == "day":
         return "day"
@@ -180,6 +186,9 @@ SCHEMAS: dict[str, dict[str, tuple[bool, Converter]]] = {
     "pre_borrow": {"id": (True, _str), "bd": (True, _str), "symbol": (True, _str), "qty": (True, _qty)},
     "position": {"account": (True, _str), "symbol": (True, _str), "qty": (True, _int)},
     "mm_status": {"account": (True, _str), "symbol": (True, _str), "bona_fide": (True, _bool)},
+    "mm_verdict": {"account": (True, _str), "symbol": (True, _str), "start": (True, parse_datetime),
+                   "end": (True, parse_datetime), "bona_fide": (True, _bool), "findings": (False, _strs),
+                   "cites": (False, _strs), "source": (False, _str)},
     "order": {"id": (True, _str), "account": (True, _str), "symbol": (True, _str), "side": (True, _enum(Side)),
               "qty": (True, _qty), "price": (False, _price), "nbb": (False, _price), "locate": (False, _str),
               "bona_fide_mm": (False, _bool), "exempt": (False, _str)},
@@ -423,6 +432,11 @@ def _parse(doc: object, name: str) -> Scenario:
             event = ev.PositionSet(at, values["account"], values["symbol"], values["qty"], where)
         elif etype == "mm_status":
             event = ev.MmStatus(at, values["account"], values["symbol"], values["bona_fide"], where)
+        elif etype == "mm_verdict":
+            need("end", values["end"] > values["start"], "a verdict window must end after it starts")
+            event = ev.MmVerdict(at, values["account"], values["symbol"], values["start"], values["end"],
+                                 values["bona_fide"], values.get("findings", ()), values.get("cites", ()),
+                                 values.get("source", ""), where)
         elif etype == "order":
             need("id", values["id"] not in seen_orders, f"order id {values['id']} is already used")
             seen_orders.add(values["id"])

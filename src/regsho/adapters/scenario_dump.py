@@ -23,6 +23,7 @@ _TYPE_OF: dict[type, str] = {
     ev.PreBorrow: "pre_borrow",
     ev.PositionSet: "position",
     ev.MmStatus: "mm_status",
+    ev.MmVerdict: "mm_verdict",
     ev.Order: "order",
     ev.Fill: "fill",
     ev.Cancel: "cancel",
@@ -41,6 +42,9 @@ _DEFAULTS: dict[str, object] = {
     "irrevocable": True,
     "counterparty_delivers": True,
     "net_flat_or_long": False,
+    "findings": (),
+    "cites": (),
+    "source": "",
 }
 
 
@@ -55,6 +59,8 @@ def _value(v: object) -> object:
         return str(v)
     if isinstance(v, frozenset):
         return sorted(v)
+    if isinstance(v, tuple):
+        return list(v)
     return v
 
 

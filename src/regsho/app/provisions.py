@@ -125,7 +125,8 @@ def tables_citing() -> dict[str, list[str]]:
         for cite in fcode.cites:
             out.setdefault(cite, []).append(f"finding {code}")
     for row in params.TABLE:
-        out.setdefault(row.cite, []).append(f"parameter {row.name}")
+        for cite in {row.cite, *row.cite.split("; ")}:  # a value may rest on several sources
+            out.setdefault(cite, []).append(f"parameter {row.name}")
     return {k: sorted(set(v)) for k, v in out.items()}
 
 

@@ -11,6 +11,7 @@ from regsho.calendars.calendar import (
     CalendarRangeError,
     Calendars,
     default_calendars,
+    regular_hours,
 )
 
-__all__ = ["ET", "CalendarRangeError", "Calendars", "default_calendars"]
+__all__ = ["ET", "CalendarRangeError", "Calendars", "default_calendars", "regular_hours"]

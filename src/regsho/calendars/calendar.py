@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -261,3 +261,22 @@ def _fed_holidays(first_year: int, last_year: int) -> list[dt.date]:
 def default_calendars() -> Calendars:
     """The process-wide calendars over the default span (built once, about a second)."""
     return Calendars()
+
+
+@lru_cache(maxsize=4096)
+def regular_hours(d: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Regular trading hours of NYSE session ``d`` as (open, close) in ET, early closes included (XNYS
+    ``special_closes`` of ``exchange_calendars``); raises CalendarRangeError if ``d`` is not a session."""
+    cal = _xnys(d.year)
+    if not cal.is_session(d.isoformat()):
+        raise CalendarRangeError(f"{d.isoformat()} is not an NYSE trading session")
+    o = cal.session_open(d.isoformat()).to_pydatetime().astimezone(ET)
+    c = cal.session_close(d.isoformat()).to_pydatetime().astimezone(ET)
+    return o, c
+
+
+@lru_cache(maxsize=64)
+def _xnys(year: int) -> Any:
+    import exchange_calendars as xc
+
+    return xc.get_calendar("XNYS", start=f"{max(year, 2004)}-01-01", end=f"{year}-12-31")

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
+from regsho.cli import surveil as surveil_cli
 from regsho.cli.store import bench_store_cmd, store_app
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
@@ -37,6 +38,8 @@ bench_app = typer.Typer(help="Benchmarks (not tests): figures next to a baseline
 app.add_typer(bench_app, name="bench")
 bench_app.command("store")(bench_store_cmd)
 app.add_typer(store_app, name="store")
+app.command("surveil")(surveil_cli.surveil_cmd)
+bench_app.command("surveillance")(surveil_cli.bench_cmd)
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]

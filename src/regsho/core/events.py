@@ -129,6 +129,23 @@ class MmStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class MmVerdict:
+    """A surveillance verdict on one market maker's quoting in a security over ``[start, end)``: bona fide market
+    making or not, with the finding codes and their citations, and the review that produced it (``source``)."""
+
+    at: dt.datetime
+    account: str
+    symbol: str
+    start: dt.datetime
+    end: dt.datetime
+    bona_fide: bool
+    findings: tuple[str, ...] = ()
+    cites: tuple[str, ...] = ()
+    source: str = ""
+    prov: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     at: dt.datetime
     id: str
@@ -242,5 +259,5 @@ class Attestation:
 
 Event = (
     EtbList | HtbList | ThresholdList | SsrTrigger | LocateGrant | PreBorrow | PositionSet | MmStatus | Order
-    | Fill | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation
+    | MmVerdict | Fill | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation
 )

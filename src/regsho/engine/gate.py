@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from decimal import Decimal
 
+from regsho.calendars import ET
 from regsho.core.events import AccountType, Order, Side
 from regsho.core.records import ParamValue
 from regsho.engine.snapshot import LocateState, Snapshot
@@ -224,16 +225,30 @@ def _decide_short(
                             f"{binding[1].isoformat()}{why}; {avail} shares pre-borrowed today, {qty} needed"))
     elif order.bona_fide_mm:
         # 3a. The market-making exception, 203(b)(2)(iii)
-        review = snap.mm_review.get((order.account, symbol))
+        verdicts = snap.mm_verdicts.get((order.account, symbol))
+        verdict = r203_b2.mm_verdict_in_force(verdicts, at) if verdicts else None
+        review = verdict.bona_fide if verdict is not None else snap.mm_review.get((order.account, symbol))
         facts.append(("account.market_maker", is_mm))
-        facts.append(("mm_review.bona_fide", review))
+        if verdict is not None:
+            facts.extend((("mm_verdict.window", (verdict.start, verdict.end)), ("mm_verdict.bona_fide", review),
+                          ("mm_verdict.findings", verdict.findings), ("mm_verdict.source", verdict.source)))
+            extra_cites.extend(x for x in verdict.cites if x not in extra_cites)
+        else:
+            facts.append(("mm_review.bona_fide", review))
+        vtxt = "" if verdict is None else (
+            f" for {verdict.start.astimezone(ET):%Y-%m-%d %H:%M}-{verdict.end.astimezone(ET):%H:%M} ET"
+            + (f" ({verdict.source})" if verdict.source else ""))
         if r203_b2.bona_fide_mm_exception(is_mm, review):
             passed.insert(0, r.BONA_FIDE_MARKET_MAKING)
+            if verdict is not None:
+                details.append((r.BONA_FIDE_MARKET_MAKING, f"surveillance verdict{vtxt}: bona fide market making"))
         else:
             failing.append(r.NOT_BONA_FIDE_MARKET_MAKING)
             details.append((r.NOT_BONA_FIDE_MARKET_MAKING,
                             "the account is not a market maker" if not is_mm else
                             ("no bona fide market-making review exists for the security" if review is None
+                             else f"surveillance verdict{vtxt}: not bona fide market making; findings: "
+                                  + (", ".join(verdict.findings) or "none named") if verdict is not None
                              else "the latest review for the security did not find bona fide market making")))
     else:
         # 3b. Locate coverage, 203(b)(1)

@@ -20,6 +20,7 @@ from regsho.core.events import (
     HtbList,
     LocateGrant,
     MmStatus,
+    MmVerdict,
     Order,
     PositionSet,
     PreBorrow,
@@ -132,6 +133,13 @@ class GateShell:
 
     def mm_status(self, ev: MmStatus) -> None:
         self.snap.mm_review[(ev.account, ev.symbol)] = ev.bona_fide
+
+    def mm_verdict(self, ev: MmVerdict) -> None:
+        """A surveillance verdict for a window; a later verdict for the same window replaces the earlier one."""
+        vs = [v for v in self.snap.mm_verdicts.get((ev.account, ev.symbol), []) if v.start != ev.start]
+        vs.append(ev)
+        vs.sort(key=lambda v: v.start)
+        self.snap.mm_verdicts[(ev.account, ev.symbol)] = vs
 
     def position(self, ev: PositionSet) -> None:
         self.snap.positions[(ev.account, ev.symbol)] = ev.qty

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from regsho.core.events import Account, Security
+from regsho.core.events import Account, MmVerdict, Security
 from regsho.core.records import ParamValue
 from regsho.engine.lifecycles import LocateStatus
 
@@ -73,6 +73,8 @@ class Snapshot:
     positions: dict[tuple[str, str], int] = field(default_factory=dict)
     open_sells: dict[tuple[str, str], int] = field(default_factory=dict)
     mm_review: dict[tuple[str, str], bool] = field(default_factory=dict)
+    #: (account, symbol) -> surveillance verdicts by window start
+    mm_verdicts: dict[tuple[str, str], list[MmVerdict]] = field(default_factory=dict)
     etb_max_age: dt.timedelta = dt.timedelta(hours=24)
     #: the parameter row the ETB freshness limit came from (recorded in the decisions that rely on the list)
     etb_max_age_param: ParamValue | None = None

@@ -84,3 +84,10 @@ def cite_pre_borrow(rule: str) -> str:
     if rule == "203(b)(3)":
         return CFR + "203(b)(3)(iv)"
     return CFR + rule
+
+# -- market-making surveillance (surveillance) --
+FINRA_6272 = "FINRA Rule 6272(a)(2)"
+NASDAQ_4613 = "Nasdaq Rule 4613(a)(2) (now Nasdaq Equity 2, Section 5(a)(2))"
+SEC_STUB_QUOTES = "SEC press release 2010-216; Release 34-63255, 75 FR 69484 (2010)"
+CIRCUIT_BREAKER_EXPANSION = "FINRA Regulatory Notice 11-37 (2011)"
+MM_QUOTE_BANDS = FINRA_6272 + "; " + NASDAQ_4613
