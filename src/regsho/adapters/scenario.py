@@ -92,10 +92,10 @@ class _Bad(ValueError):
     pass
 
 
-_TIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})?)?")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_RE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:\d\d)?)?", re.ASCII)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _UTC = dt.UTC
+_DST_MONTHS = frozenset((3, 4, 10, 11))  # New York's clocks change in these months (April/October before 2007)
 
 
 def _in_span(d: dt.date, v: object) -> None:
@@ -119,29 +119,22 @@ def _check_local(d: dt.datetime, v: object) -> dt.datetime:
 
 @lru_cache(maxsize=1 << 16)
 def _stamp(s: str) -> dt.datetime:
-    m = _TIME_RE.fullmatch(s)
-    if m is None:
+    if _TIME_RE.fullmatch(s) is None:
         raise _Bad(f"{show(s)} is not a time of the form YYYY-MM-DDTHH:MM[:SS] (optionally with a UTC offset)")
-    y, mo, day, hh, mm, ss, frac, off = m.groups()
-    year = int(y)
+    year = int(s[:4])
     if not FIRST_DATE.year - 1 <= year <= LAST_DATE.year + 1:
         raise _Bad(f"{show(s)} is outside the dates the calendars cover ({FIRST_DATE.isoformat()} to "
                    f"{LAST_DATE.isoformat()})")
     try:
-        d = dt.datetime(year, int(mo), int(day), int(hh or 0), int(mm or 0), int(ss or 0),
-                        int((frac or "0").ljust(6, "0")))
+        d = dt.datetime.fromisoformat(s)
     except ValueError:
         raise _Bad(f"{show(s)} is not a valid time") from None
-    if off is None:
-        out = _check_local(d, s)
+    if d.tzinfo is None:
+        out = _check_local(d, s) if d.month in _DST_MONTHS and d.hour < 4 else d.replace(tzinfo=ET)
     else:
-        try:
-            tz = _UTC if off == "Z" else dt.timezone(dt.timedelta(hours=int(off[1:3]), minutes=int(off[4:6]))
-                                                     * (1 if off[0] == "+" else -1))
-        except ValueError:
-            raise _Bad(f"{show(s)} has an invalid UTC offset") from None
-        out = d.replace(tzinfo=tz).astimezone(ET)
-    _in_span(out.date(), s)
+        out = d.astimezone(ET)
+    if not FIRST_DATE <= out.date() <= LAST_DATE:
+        _in_span(out.date(), s)
     return out
 
 
@@ -242,6 +235,9 @@ def _price(v: object) -> Decimal:
     if not d.is_finite() or d <= 0:
         raise _Bad(f"a price must be positive, got {show(v)}")
     return d
+
+
+_price_c = lru_cache(maxsize=1 << 16, typed=True)(_price)
 
 
 def _enum(cls: type[E]) -> Callable[[object], E]:
@@ -578,6 +574,30 @@ def _f(fld: str, conv: Callable[[Any], Any], v: object) -> Any:
         raise _Err(fld, str(e)) from None
 
 
+def _id(v: object, fld: str) -> str:
+    """An identifier: the common case (a clean string) without a call to the converter."""
+    if type(v) is str and 0 < len(v) <= MAX_ID_LENGTH and not v[0].isspace() and not v[-1].isspace():
+        return v
+    return str(_f(fld, _str, v))
+
+
+def _pos(v: object, fld: str = "qty") -> int:
+    if type(v) is int and 0 < v <= MAX_QUANTITY:
+        return v
+    return int(_f(fld, _qty, v))
+
+
+def _px(v: object, fld: str) -> Decimal | None:
+    if v is None:
+        return None
+    try:
+        return _price_c(v)
+    except _Bad as e:
+        raise _Err(fld, str(e)) from None
+    except TypeError:  # not hashable: not a price either
+        raise _Err(fld, f"expected a price, got {show(v)}") from None
+
+
 def _sym(c: _Ctx, v: object, fld: str = "symbol") -> str:
     s = _f(fld, _str, v)
     if s not in c.securities:
@@ -628,16 +648,16 @@ def _b_ssr(c: _Ctx, s: sch.Ssr, at: dt.datetime, w: str) -> ev.Event:
 
 
 def _b_locate(c: _Ctx, s: sch.Locate, at: dt.datetime, w: str) -> ev.Event:
-    lid = _f("id", _str, s.id)
-    account = _f("account", _str, s.account)
-    symbol = _f("symbol", _str, s.symbol)
-    qty = _f("qty", _qty, s.qty)
-    source = _opt("source", _str, s.source)
+    lid = _id(s.id, "id")
+    account = s.account if s.account in c.accounts else None
+    symbol = s.symbol if s.symbol in c.securities else None
+    qty = _pos(s.qty)
+    source = None if s.source is None else _id(s.source, "source")
     gf: object = "day"
     if s.good_for is not None and s.good_for != "day":
         gf = _f("good_for", parse_datetime, s.good_for)
-    _sym(c, symbol)
-    _acct(c, account)
+    symbol = _sym(c, s.symbol) if symbol is None else symbol
+    account = _acct(c, s.account) if account is None else account
     if lid in c.seen_locates:
         raise _Err("id", f"locate id {show(lid)} is already used")
     if isinstance(gf, dt.datetime):
@@ -647,7 +667,8 @@ def _b_locate(c: _Ctx, s: sch.Locate, at: dt.datetime, w: str) -> ev.Event:
     else:
         until, day = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(0), tzinfo=ET), True
     c.seen_locates.add(lid)
-    return ev.LocateGrant(at, lid, account, symbol, qty, until, day, source, w)
+    return ev.LocateGrant(at, lid, str(account), str(symbol), qty, until, day, source, w)
+
 
 
 def _b_pre_borrow(c: _Ctx, s: sch.PreBorrow, at: dt.datetime, w: str) -> ev.Event:
@@ -664,12 +685,11 @@ def _b_pre_borrow(c: _Ctx, s: sch.PreBorrow, at: dt.datetime, w: str) -> ev.Even
 
 
 def _b_position(c: _Ctx, s: sch.Position, at: dt.datetime, w: str) -> ev.Event:
-    account = _f("account", _str, s.account)
-    symbol = _f("symbol", _str, s.symbol)
     qty = _f("qty", _int, s.qty)
-    _sym(c, symbol)
-    _acct(c, account)
-    return ev.PositionSet(at, account, symbol, qty, w)
+    symbol = s.symbol if s.symbol in c.securities else _sym(c, s.symbol)
+    account = s.account if s.account in c.accounts else _acct(c, s.account)
+    return ev.PositionSet(at, str(account), str(symbol), qty, w)
+
 
 
 def _b_mm_status(c: _Ctx, s: sch.MmStatus, at: dt.datetime, w: str) -> ev.Event:
@@ -681,41 +701,47 @@ def _b_mm_status(c: _Ctx, s: sch.MmStatus, at: dt.datetime, w: str) -> ev.Event:
 
 
 def _b_order(c: _Ctx, s: sch.Order, at: dt.datetime, w: str) -> ev.Event:
-    oid = _f("id", _str, s.id)
-    account = _f("account", _str, s.account)
-    symbol = _f("symbol", _str, s.symbol)
-    qty = _f("qty", _qty, s.qty)
-    price = _opt("price", _price, s.price)
-    nbb = _opt("nbb", _price, s.nbb)
-    loc = _opt("locate", _str, s.locate)
-    exempt = _opt("exempt", _str, s.exempt)
-    _sym(c, symbol)
-    _acct(c, account)
+    oid = _id(s.id, "id")
+    qty = _pos(s.qty)
+    price = _px(s.price, "price")
+    nbb = _px(s.nbb, "nbb")
+    loc = None if s.locate is None else _id(s.locate, "locate")
+    exempt = None if s.exempt is None else _id(s.exempt, "exempt")
+    symbol = s.symbol if s.symbol in c.securities else _sym(c, s.symbol)
+    account = s.account if s.account in c.accounts else _acct(c, s.account)
     if oid in c.seen_orders:
         raise _Err("id", f"order id {show(oid)} is already used")
     c.seen_orders.add(oid)
     if loc is not None and loc not in c.seen_locates:
         raise _Err("locate", f"unknown locate id {show(loc)} (no earlier locate event grants it)")
     side = s.side
-    if side is not Side.SELL_SHORT_EXEMPT and exempt is not None:
+    if exempt is not None and side is not Side.SELL_SHORT_EXEMPT:
         raise _Err("exempt", "only a sell_short_exempt order names an exempt provision")
-    return ev.Order(at, oid, account, symbol, side, qty, price, nbb, loc, bool(s.bona_fide_mm), exempt, w)
+    return ev.Order(at, oid, str(account), str(symbol), side, qty, price, nbb, loc, s.bona_fide_mm is True, exempt,
+                    w)
+
 
 
 def _b_fill(c: _Ctx, s: sch.Fill, at: dt.datetime, w: str) -> ev.Event:
-    order = _f("order", _str, s.order)
-    qty = _f("qty", _qty, s.qty)
-    price = _opt("price", _price, s.price)
-    if order not in c.seen_orders:
-        raise _Err("order", f"unknown order id {show(order)}")
-    return ev.Fill(at, order, qty, price, w)
+    order = s.order if s.order in c.seen_orders else None
+    qty = _pos(s.qty)
+    price = _px(s.price, "price")
+    if order is None:
+        order = _id(s.order, "order")
+        if order not in c.seen_orders:
+            raise _Err("order", f"unknown order id {show(order)}")
+    return ev.Fill(at, str(order), qty, price, w)
+
 
 
 def _b_cancel(c: _Ctx, s: sch.Cancel, at: dt.datetime, w: str) -> ev.Event:
-    order = _f("order", _str, s.order)
-    if order not in c.seen_orders:
-        raise _Err("order", f"unknown order id {show(order)}")
-    return ev.Cancel(at, order, w)
+    order = s.order if s.order in c.seen_orders else None
+    if order is None:
+        order = _id(s.order, "order")
+        if order not in c.seen_orders:
+            raise _Err("order", f"unknown order id {show(order)}")
+    return ev.Cancel(at, str(order), w)
+
 
 
 def _b_pre_borrow_required(c: _Ctx, s: sch.PreBorrowRequired, at: dt.datetime, w: str) -> ev.Event:

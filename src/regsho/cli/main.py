@@ -381,6 +381,18 @@ def bench_gate_cmd(
     run(orders=orders, symbols=symbols, locates=locates, seed=seed, console=out)
 
 
+@bench_app.command("input")
+def bench_input_cmd(
+    events: Annotated[int, typer.Option(help="Events in the generated JSON scenario.")] = 1_000_000,
+    symbols: Annotated[int, typer.Option(help="Securities.")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 5,
+) -> None:
+    """regsho replay of a generated JSON day end to end (read, validate, replay, write) next to the bare parser."""
+    from regsho.bench.input import run as run_input
+
+    run_input(events=events, symbols=symbols, seed=seed, console=out)
+
+
 @bench_app.command("closeouts")
 def bench_closeouts_cmd(
     year: Annotated[int, typer.Option(help="Calendar year to simulate.")] = 2025,
