@@ -8,7 +8,9 @@
   (``yes``, ``no``, ``on``, ``off`` stay strings, so tickers ON, NO and YES are tickers), ``null``/``~``, decimal
   integers without leading zeros and of at most ``MAX_INT_DIGITS`` digits, decimal floats. Hexadecimal, octal,
   sexagesimal and underscored numbers, timestamps and merge keys are plain strings (and so refused where a number
-  or a time is expected). libyaml itself refuses nesting beyond 1,000 levels. When a document has anchors, its
+  or a time is expected); an explicit ``!!int`` or ``!!float`` tag takes the same forms only, and the tags
+  ``!!timestamp``, ``!!binary``, ``!!set``, ``!!omap``, ``!!pairs`` and ``!!merge`` are refused. libyaml itself
+  refuses nesting beyond 1,000 levels. When a document has anchors, its
   aliases may add at most ``MAX_ALIAS_NODES`` nodes when expanded (a "billion laughs" file is refused at once,
   without being expanded) and a recursive alias is refused.
 """
@@ -51,6 +53,39 @@ Yaml12Loader.add_implicit_resolver(
     re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
                r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
     list("-+0123456789."))
+
+
+_INT_RE = re.compile(rf"[-+]?(?:0|[1-9][0-9]{{0,{MAX_INT_DIGITS - 1}}})", re.ASCII)
+_FLOAT_RE = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", re.ASCII)
+
+
+def _strict_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    """An integer, also under an explicit ``!!int`` tag, only in YAML 1.2 decimal form."""
+    value = loader.construct_scalar(node)  # type: ignore[arg-type]
+    if not isinstance(value, str) or _INT_RE.fullmatch(value) is None:
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r:.40} is not a decimal integer",
+                                                node.start_mark)
+    return int(value)
+
+
+def _strict_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    value = loader.construct_scalar(node)  # type: ignore[arg-type]
+    if not isinstance(value, str) or (_FLOAT_RE.fullmatch(value) is None and _INT_RE.fullmatch(value) is None):
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r:.40} is not a decimal number",
+                                                node.start_mark)
+    return float(loader.construct_yaml_float(node))  # type: ignore[arg-type]
+
+
+def _refused(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag} is not allowed in a scenario",
+                                            node.start_mark)
+
+
+Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _strict_int)
+Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _strict_float)
+for _tag in ("timestamp", "binary", "set", "omap", "pairs", "merge", "value", "yaml"):
+    Yaml12Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
 
 
 def read_bytes(path: str | Path) -> bytes:

@@ -6,7 +6,8 @@ hard-to-borrow and threshold lists at 07:00 (refreshed at noon), start-of-day po
 the open and during the day, and from 09:30 to 16:00 in time order, with millisecond times: buys (most filled,
 some in parts, some cancelled), long sales within the position, short sales naming a locate or relying on the
 easy-to-borrow list, short sales that nothing covers (rejected), fills and cancels. Fills and cancels name only
-orders the gate accepts (buys, and short sales against a locate with enough left), so the file is valid input.
+orders the gate accepts (buys, and short sales against a locate with enough left), so the file is valid input;
+an account buys no security it holds a locate in (a buy to cover would free located shares for reuse).
 
 Timed, on the same file in the same run:
 
@@ -98,6 +99,7 @@ def generate(events: int, symbols: int = 5_000, seed: int = 5) -> tuple[dict[str
     locates: dict[str, list[Any]] = {}  # id -> [account, symbol, left]
     by_account: dict[str, list[str]] = {}
     located: set[tuple[str, str]] = set()  # an unnamed short sale would take these accounts' locates
+    bought: set[tuple[str, str]] = set()
     n_loc = 0
 
     def grant(at: str) -> None:
@@ -105,6 +107,8 @@ def generate(events: int, symbols: int = 5_000, seed: int = 5) -> tuple[dict[str
         n_loc += 1
         lid = f"L{n_loc:07d}"
         a, s = rng.choice(accts), pick()
+        while (a, s) in bought:
+            a, s = rng.choice(accts), pick()
         q = rng.choice((1000, 2000, 5000, 10_000))
         locates[lid] = [a, s, q]
         by_account.setdefault(a, []).append(lid)
@@ -155,9 +159,12 @@ def generate(events: int, symbols: int = 5_000, seed: int = 5) -> tuple[dict[str
             price = f"{rng.uniform(5, 500):.2f}"
             kind = rng.random()
             order: dict[str, Any] = {"at": at, "type": "order", "id": oid, "account": a, "symbol": s}
-            if kind < 0.50:
+            if kind < 0.50 and (a, s) not in located:  # (a buy to cover would free located shares for reuse)
                 order.update(side="buy", qty=q, price=price)
                 open_orders.append((oid, q, None))
+                bought.add((a, s))
+            elif kind < 0.50:
+                order.update(side="sell", qty=q, price=price)
             elif kind < 0.65:
                 held = position.get((a, s), 0)
                 order.update(side="sell", qty=q if held <= 0 else min(q, held), price=price)
@@ -173,7 +180,7 @@ def generate(events: int, symbols: int = 5_000, seed: int = 5) -> tuple[dict[str
             elif (a, s) not in located:
                 order.update(side="sell_short", qty=q)
             else:
-                order.update(side="buy", qty=q)
+                order.update(side="sell", qty=q)
             add(order)
     return doc | {"events": ev}, mix
 
