@@ -117,8 +117,37 @@ def _check_local(d: dt.datetime, v: object) -> dt.datetime:
     return a
 
 
-@lru_cache(maxsize=1 << 16)
+_SUFFIX_RE = re.compile(r":(\d\d)(?:\.(\d{1,6}))?", re.ASCII)
+
+
+@lru_cache(maxsize=1 << 17)
+def _suffix(x: str) -> dt.timedelta | None:
+    """``:SS`` or ``:SS.ffffff`` after the minute, as a duration; None for anything else (an offset, a bad form)."""
+    m = _SUFFIX_RE.fullmatch(x)
+    if m is None or int(m.group(1)) > 59:
+        return None
+    return dt.timedelta(seconds=int(m.group(1)), microseconds=int((m.group(2) or "0").ljust(6, "0")))
+
+
 def _stamp(s: str) -> dt.datetime:
+    """A time as text (see ``parse_datetime``). Times without an offset are read as their minute (checked once
+    per minute: format, span, a New York wall-clock time that exists once) plus the seconds within it, which
+    stays inside the minute and so inside any answer about clock changes."""
+    n = len(s)
+    if n == 16:
+        return _stamp_full(s)
+    if n > 16 and s[16] == ":":
+        td = _suffix(s[16:])
+        if td is not None:
+            try:
+                return _stamp_full(s[:16]) + td
+            except _Bad:
+                pass  # the message quotes the whole value
+    return _stamp_full(s)
+
+
+@lru_cache(maxsize=1 << 16)
+def _stamp_full(s: str) -> dt.datetime:
     if _TIME_RE.fullmatch(s) is None:
         raise _Bad(f"{show(s)} is not a time of the form YYYY-MM-DDTHH:MM[:SS] (optionally with a UTC offset)")
     year = int(s[:4])
