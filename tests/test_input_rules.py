@@ -281,3 +281,13 @@ def test_version_and_exit_codes() -> None:
     assert _cli("replay", ok)[0] == 0
     assert _cli("replay", "--check", ok)[0] == 0
     assert _cli("replay", "/nonexistent/file.yaml")[0] == 2
+
+
+def test_a_file_larger_than_the_limit_is_refused_without_reading_it(tmp_path: Path) -> None:
+    from regsho.adapters.limits import MAX_BYTES
+
+    p = tmp_path / "big.yaml"
+    with open(p, "wb") as f:
+        f.truncate(MAX_BYTES + 1)  # sparse: nothing is written
+    code, _, err = _cli("replay", str(p))
+    assert code == 2 and "larger than" in err and err.count("\n") == 1

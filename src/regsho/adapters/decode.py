@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ def read_bytes(path: str | Path) -> bytes:
     name = str(path)
     try:
         with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_BYTES:  # a regular file: refused without reading it
+                raise ScenarioError(name, "", None, f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
             data = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise ScenarioError(name, "", None, f"cannot read the file: {e.strerror or e}") from None
