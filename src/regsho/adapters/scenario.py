@@ -547,7 +547,7 @@ def _header(rec: sch.Document, name: str) -> tuple[str, tuple[str, ...], Firm, d
             raise _top(name, f"accounts.{aid}", str(e)) from None
         if bd not in bds:
             raise _top(name, f"accounts.{aid}.bd",
-                       f"{bd} is neither the firm {firm.id} nor a broker-dealer it clears for")
+                       f"{show(bd)} is neither the firm {firm.id} nor a broker-dealer it clears for")
         accounts[aid] = Account(aid, bd, a.type)
     return title, tuple(cite_raw), firm, securities, accounts
 
