@@ -49,6 +49,7 @@ def test_mutants_through_the_command_in_process(tmp_path: Path) -> None:
         path.unlink()
         n += 1
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    print(f"seed {SEED}: {n} mutants in {time.perf_counter() - t0:.0f} s, exit codes {dict(sorted(codes.items()))}")
     assert not failures, f"{len(failures)} of {n} mutants (seed {SEED}) failed:\n" + "\n".join(failures[:20])
     assert codes[2] > n // 4 and codes[0] + codes[1] > 0, codes  # both bad and valid mutants were exercised
     assert grown_mib < 1024, f"peak memory grew by {grown_mib:.0f} MiB over {n} mutants"
