@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from regsho.adapters.cites import PARAGRAPHS, check_cite
+from regsho.adapters.output import write_json
 from regsho.adapters.scenario import ScenarioError, load, loads, parse_datetime, parse_document
-from regsho.cli.main import run, write_json
+from regsho.cli.main import run
 from regsho.law import citations
 
 HEAD = """version: 1

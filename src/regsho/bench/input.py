@@ -221,8 +221,8 @@ def _parsers(path: Path) -> tuple[float, float]:
 
 
 def run(events: int, symbols: int, seed: int, console: Console, keep: Path | None = None) -> dict[str, float]:
+    from regsho.adapters.output import bulk, write_json
     from regsho.adapters.scenario import load
-    from regsho.cli.main import bulk, write_json
     from regsho.engine.replay import replay
 
     with tempfile.TemporaryDirectory(prefix="regsho-bench-input-") as tmp:

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import json
 import os
-import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from regsho.adapters.output import bulk, write_json
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.engine.replay import ReplayResult, replay
 from regsho.law import reasons as rc
@@ -58,20 +56,6 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@contextlib.contextmanager
-def bulk() -> Iterator[None]:
-    """Reading, replaying and writing a large file makes millions of objects and no reference cycles worth
-    collecting: the cyclic garbage collector only slows it (two to three times on a 1,000,000-event file), so it
-    is off for the duration and on again after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_and_replay(files: list[Path]) -> list[tuple[Scenario, ReplayResult]]:
@@ -123,40 +107,6 @@ def _root(
 
     Exit codes: 0 success, 1 a check or verification failed, 2 bad input, 3 internal error.
     """
-
-
-def write_json(obj: Any, stream: Any = None) -> None:
-    """Write ``obj`` as ``json.dump(obj, stream, indent=2)`` does, byte for byte, through orjson (in C).
-
-    orjson writes UTF-8 where the standard library escapes every character outside printable ASCII; those
-    characters (found only inside strings) are escaped the same way afterwards. Anything orjson cannot encode
-    exactly (an integer beyond 64 bits, a non-string key) goes through the standard library."""
-    import orjson
-
-    out = stream if stream is not None else sys.stdout
-    try:
-        data = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
-    except (orjson.JSONEncodeError, TypeError):
-        json.dump(obj, out, indent=2)
-        out.write("\n")
-        return
-    if data.isascii() and b"\x7f" not in data:
-        text = data.decode("ascii")
-    else:
-        text = _ASCII_RE.sub(_escape_char, data.decode("utf-8"))
-    out.write(text)
-    out.write("\n")
-
-
-_ASCII_RE = re.compile(r"[^\n\x20-\x7e]")
-
-
-def _escape_char(m: Any) -> str:
-    c = ord(m.group(0))
-    if c < 0x10000:
-        return f"\\u{c:04x}"
-    c -= 0x10000
-    return f"\\u{0xD800 | (c >> 10):04x}\\u{0xDC00 | (c & 0x3FF):04x}"
 
 
 def run(argv: list[str] | None = None) -> int:
