@@ -78,7 +78,7 @@ def test_events_without_ids_are_matched_by_content_one_for_one(store: Store, tmp
 def test_an_id_reused_with_other_content_is_bad_input(store: Store, tmp_path: Path) -> None:
     store.import_file(write(tmp_path, "day1.yaml", DAY1))
     changed = DAY1.replace("2024-06-03", "2024-06-04").replace("qty: 1000}", "qty: 2000}").replace("day one", "x")
-    with pytest.raises(ScenarioError, match="locate id L1 is already used"):
+    with pytest.raises(ScenarioError, match="locate id 'L1' is already used"):
         store.import_file(write(tmp_path, "changed.yaml", changed))
 
 
@@ -129,7 +129,7 @@ def test_a_correction_is_validated_with_the_book_before_it_is_written(store: Sto
         store.correct("FIRM", order, {"at": "2024-06-03T09:45", "type": "order", "id": "O1", "account": "A1",
                                       "symbol": "XYZ", "side": "sell_short", "qty": -1}, why="x")
     # Cancelling the locate leaves the order naming an unknown locate.
-    with pytest.raises(ScenarioError, match="unknown locate id L1"):
+    with pytest.raises(ScenarioError, match="unknown locate id 'L1'"):
         store.void("FIRM", _event_seq(store, "locate"), why="x")
     assert all_rows(store) == before
 

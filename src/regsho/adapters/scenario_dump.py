@@ -92,6 +92,9 @@ def dump_header(sc: Scenario) -> dict[str, Any]:
     firm: dict[str, Any] = {"id": sc.firm.id}
     if sc.firm.clears_for:
         firm["clears_for"] = list(sc.firm.clears_for)
+    for key in ("name", "crd", "contact", "signatory"):
+        if getattr(sc.firm, key):
+            firm[key] = getattr(sc.firm, key)
     securities: dict[str, Any] = {}
     for sym, s in sc.securities.items():
         spec: dict[str, Any] = {}
@@ -101,6 +104,10 @@ def dump_header(sc: Scenario) -> dict[str, Any]:
             spec["kind"] = s.kind.value
         if s.htb:
             spec["htb"] = True
+        if s.name:
+            spec["name"] = s.name
+        if s.cusip:
+            spec["cusip"] = s.cusip
         securities[sym] = spec
     accounts = {a.id: {"bd": a.bd, "type": a.type.value} for a in sc.accounts.values()}
     return {"version": 1, "name": sc.name, "cite": list(sc.cite), "firm": firm, "securities": securities,

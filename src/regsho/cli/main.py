@@ -2,13 +2,22 @@
 
 Typer builds the command line from type hints and Rich renders tables and plain-words explanations: both are
 maintained, widely used libraries made for exactly this.
+
+Exit codes (README, docs/scenarios.md): 0 success; 1 a check or a verification failed; 2 bad input (one line on
+standard error naming the file, the event and the field); 3 an internal error (one line naming a file that holds
+the traceback). ``run`` is the top-level handler every command goes through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
 import json
+import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from regsho.adapters.output import bulk, write_json
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
 from regsho.cli import surveil as surveil_cli
@@ -32,6 +42,7 @@ app = typer.Typer(
     help="An engine for SEC Regulation SHO (17 CFR 242.200-204).",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 bench_app = typer.Typer(help="Benchmarks (not tests): figures next to a baseline measured in the same run.",
                         no_args_is_help=True)
@@ -53,9 +64,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def _load_and_replay(files: list[Path]) -> list[tuple[Scenario, ReplayResult]]:
     done: list[tuple[Scenario, ReplayResult]] = []
-    for f in files:
-        sc = load(f)
-        done.append((sc, replay(sc)))
+    with bulk():
+        for f in files:
+            sc = load(f)
+            done.append((sc, replay(sc)))
     return done
 
 
@@ -65,8 +77,85 @@ def _store_error(e: Exception) -> typer.Exit:
 
 
 def _bad_input(e: ScenarioError) -> typer.Exit:
-    err.print(f"[bold red]bad input[/]: {escape(str(e))}", markup=True, highlight=False)
+    print_bad_input(e)
     return typer.Exit(2)
+
+
+def print_bad_input(e: Exception) -> None:
+    """One line on standard error: ``bad input: FILE: events[3] (order): field 'qty': ...``."""
+    line = " ".join(str(e).splitlines())
+    sys.stderr.write(f"bad input: {line}\n")
+    sys.stderr.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from regsho import __version__
+
+        try:
+            v = version("regsho")
+        except PackageNotFoundError:
+            v = __version__
+        print(f"regsho {v}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """An engine for SEC Regulation SHO (17 CFR 242.200-204).
+
+    Exit codes: 0 success, 1 a check or verification failed, 2 bad input, 3 internal error.
+    """
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code: every command goes through here.
+
+    Bad input (``ScenarioError``, or a store's refusal) is one line and 2; any other exception is an internal
+    error: its traceback goes to a file whose path is printed, and the code is 3. Nothing is printed as a
+    traceback on the terminal."""
+    try:
+        app(args=argv, prog_name="regsho")
+    except SystemExit as e:
+        code = e.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        sys.stderr.write(f"{code}\n")
+        return 1
+    except ScenarioError as e:
+        print_bad_input(e)
+        return 2
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # the reader went away: no complaint at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except BaseException as e:  # the top-level handler: reported, never a traceback
+        return _internal_error(e)
+    return 0
+
+
+def _internal_error(e: BaseException) -> int:
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    what = " ".join(f"{type(e).__name__}: {e}".splitlines())[:200]
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"regsho-error-{dt.datetime.now():%Y%m%d-%H%M%S}-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"regsho {' '.join(sys.argv[1:])}\n\n{text}")
+        where = f"the traceback is in {path}"
+    except OSError:
+        where = "the traceback could not be written to a file"
+    sys.stderr.write(f"internal error: {what} ({where})\n")
+    return 3
 
 
 @app.command("replay")
@@ -83,9 +172,9 @@ def replay_cmd(
     except ScenarioError as e:
         raise _bad_input(e) from None
     if not check:
-        docs = [r.to_json() for _, r in done]
-        json.dump(docs[0] if len(docs) == 1 else docs, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        with bulk():
+            docs = [r.to_json() for _, r in done]
+            write_json(docs[0] if len(docs) == 1 else docs)
         return
     passed = failed = 0
     for _, r in done:
@@ -288,6 +377,18 @@ def bench_gate_cmd(
     run(orders=orders, symbols=symbols, locates=locates, seed=seed, console=out)
 
 
+@bench_app.command("input")
+def bench_input_cmd(
+    events: Annotated[int, typer.Option(help="Events in the generated JSON scenario.")] = 1_000_000,
+    symbols: Annotated[int, typer.Option(help="Securities.")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 5,
+) -> None:
+    """regsho replay of a generated JSON day end to end (read, validate, replay, write) next to the bare parser."""
+    from regsho.bench.input import run as run_input
+
+    run_input(events=events, symbols=symbols, seed=seed, console=out)
+
+
 @bench_app.command("closeouts")
 def bench_closeouts_cmd(
     year: Annotated[int, typer.Option(help="Calendar year to simulate.")] = 2025,
@@ -315,7 +416,7 @@ def _store(db: str) -> StoreT:
 
 
 def main() -> None:
-    app()
+    sys.exit(run())
 
 
 if __name__ == "__main__":
