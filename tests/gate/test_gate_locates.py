@@ -411,3 +411,18 @@ def test_order_times_in_other_zones_are_judged_on_the_new_york_day(world) -> Non
     naive = dataclasses.replace(late_evening, id="N1", at=late_evening.at.replace(tzinfo=None))
     with pytest.raises(GateInputError, match="naive"):
         world.shell.order(naive)
+
+
+@pytest.mark.parametrize(("published", "order", "covers"), [
+    # fall back (2024-11-03): 17:30 EST on the 3rd is 24.5 real hours after 18:00 EDT on the 2nd
+    ("2024-11-02T18:00", "2024-11-03T17:30", False),
+    ("2024-11-02T18:00", "2024-11-03T16:59", True),
+    # spring forward (2024-03-10): 18:30 EDT on the 10th is 23.5 real hours after 18:00 EST on the 9th
+    ("2024-03-09T18:00", "2024-03-10T18:30", True),
+    ("2024-03-09T18:00", "2024-03-10T19:00", False),
+])
+def test_etb_age_is_elapsed_time_across_daylight_saving(make_world, published: str, order: str, covers: bool) -> None:
+    w = make_world()
+    w.etb(published, "XYZ")
+    d = w.order(order, "sell_short", 100)
+    assert (d.reasons[0] == "EASY_TO_BORROW") is covers, d

@@ -266,7 +266,7 @@ def _decide_short(
     if max_age is not None:
         stale = [name for name, as_of in (("threshold list", snap.threshold_as_of), ("hard-to-borrow list",
                                                                                      snap.htb_as_of))
-                 if as_of is None or at - as_of >= max_age]
+                 if as_of is None or dt.timedelta(seconds=at.timestamp() - as_of.timestamp()) >= max_age]
         if stale:
             failing.append(r.REFERENCE_DATA_STALE)
             details.append((r.REFERENCE_DATA_STALE, ", ".join(stale) + f" missing or older than {max_age}"))

@@ -51,8 +51,11 @@ def etb_covers(
     listed: bool, as_of: dt.datetime | None, at: dt.datetime, max_age: dt.timedelta, threshold: bool
 ) -> bool:
     """17 CFR 242.203(b)(1)(ii); 69 FR 48008 at 48014: an easy-to-borrow list may give reasonable grounds only
-    while it is less than 24 hours old, and never for a threshold security (docs/scenarios.md, convention 11)."""
-    return listed and not threshold and as_of is not None and at - as_of < max_age
+    while it is less than 24 hours old, and never for a threshold security (docs/scenarios.md, convention 11).
+    The age is elapsed time (UTC), so a list published before a daylight-saving change is 24 hours old 24 real
+    hours later (two New York times subtract as wall-clock times in Python)."""
+    return (listed and not threshold and as_of is not None
+            and dt.timedelta(seconds=at.timestamp() - as_of.timestamp()) < max_age)
 
 
 def coverage_order() -> tuple[str, ...]:
