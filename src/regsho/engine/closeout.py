@@ -40,6 +40,10 @@ _ATTESTATION: Final = 1
 _DAY_END: Final = 2
 
 
+def _by_deadline(o: ObState) -> tuple[dt.datetime, int]:
+    return (o.deadline, o.seq)
+
+
 class CloseOutState:
     def __init__(self, book: Book, cal: Calendars, gate: GateShell, sink: Sink) -> None:
         self.book = book
@@ -70,6 +74,7 @@ class CloseOutState:
         self._shorts: dict[tuple[str, str], list[dt.datetime]] = {}
         #: per-date memo of what depends on the date alone
         self._memo: dict[tuple[object, ...], object] = {}
+        self._cures: dict[str, r204.Cure] = {}
 
     # -- time ---------------------------------------------------------------------------------------------------
 
@@ -126,7 +131,10 @@ class CloseOutState:
                 origin: str | None, trade_date: dt.date | None, deadline: dt.datetime,
                 used: tuple[ParamValue, ...], schedule: bool = True) -> ObState:
         self._seq += 1
-        ob = ObState(f"OB{self._seq}", self._seq, symbol, bd, qty, rule, deadline, r204.cure_for(rule),
+        cure = self._cures.get(rule)
+        if cure is None:
+            cure = self._cures[rule] = r204.cure_for(rule)
+        ob = ObState(f"OB{self._seq}", self._seq, symbol, bd, qty, rule, deadline, cure,
                      settlement_date, at, origin, trade_date, remaining=qty, params=used)
         self.obligations.append(ob)
         self._owed.setdefault((bd, symbol), []).append(ob)
@@ -352,9 +360,13 @@ class CloseOutState:
                           (("method", e.method.value), ("qty", e.qty), ("irrevocable", e.irrevocable),
                            ("counterparty_delivers", e.counterparty_delivers)))
             return
-        active = [o for o in self._owed.get(key, ()) if o.remaining > 0 and o.status is not Status.CLOSED]
-        self._owed[key] = active
-        owed = sorted(active, key=lambda o: (o.deadline, o.seq))
+        current = self._owed.get(key)
+        if current:
+            active = [o for o in current if o.remaining > 0 and o.status is not Status.CLOSED]
+            self._owed[key] = active
+            owed = sorted(active, key=_by_deadline) if len(active) > 1 else active
+        else:
+            owed = []
         left = e.qty
         applied: list[ObState] = []
         for ob in owed:
