@@ -40,7 +40,7 @@ def ensure_env() -> None:
     if STAMP.exists() and STAMP.read_text().strip() == want:
         return
     run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]")
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev,spark]")
     STAMP.write_text(want)
 
 
