@@ -88,3 +88,13 @@ def cite_pre_borrow(rule: str) -> str:
     if rule == "203(b)(3)":
         return CFR + "203(b)(3)(iv)"
     return CFR + rule
+
+
+# -- threshold data (marketdata) --
+R203_C6_I = CFR + "203(c)(6)(i)"
+R203_C6_III = CFR + "203(c)(6)(iii)"
+SRO_LIST_TIMING = ("Nasdaq Trader, Reg SHO threshold list (one file per trade date, created about 23:00 ET); "
+                   "CHX threshold securities (published by 11:00 p.m. CT of each settlement day); NYSE Arca public "
+                   "information (no list on bank holidays)")
+FAQ_THRESHOLD_DAY1 = "SEC Reg SHO FAQ 5.1/6.1 (2005): the 13 days count from the first day on the list"
+FINRA_OTC_PRIOR_DAY = "FINRA OTC threshold list page: use the prior day's list until the day's list is available"

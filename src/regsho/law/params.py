@@ -128,6 +128,11 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "a decline of 10% or more from the prior day's close"),
     ParamValue("rule201.duration_next_trading_days", RULE_201, 1, c.R201_B1_II,
                "the rest of the trigger day and the following day"),
+    # -- threshold data (marketdata) --
+    ParamValue("threshold.list_effective_trading_days", REG_SHO_COMPLIANCE, 1, c.SRO_LIST_TIMING,
+               "a list dated D reflects settlement data through D and governs trading from the next trading day"),
+    ParamValue("threshold.first_list_day", REG_SHO_COMPLIANCE, 1, c.FAQ_THRESHOLD_DAY1,
+               "the list's own date D is day 1 of the 13 consecutive settlement days of 203(b)(3)"),
 )
 
 
