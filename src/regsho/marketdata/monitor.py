@@ -79,9 +79,9 @@ def _security_chart(result: ThresholdResult, cusip: str, fails: pl.DataFrame | N
 
     rows = result.daily.filter(pl.col("cusip") == cusip).sort("settlement_date")
     if fails is not None:  # every day's balance, not only the days of 10,000 shares or more
-        tso = rows.select("settlement_date", "tso")
+        tso_by_day = rows.select("settlement_date", "tso")
         rows = fails.filter(pl.col("cusip") == cusip).select("settlement_date", "symbol", "quantity").join(
-            tso, on="settlement_date", how="left")
+            tso_by_day, on="settlement_date", how="left")
     grid = pl.DataFrame({"settlement_date": result.days}).join(
         rows.select("settlement_date", "quantity", "tso"), on="settlement_date", how="left").with_columns(
         pl.col("quantity").fill_null(0), pl.col("tso").forward_fill().backward_fill())
