@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from regsho.adapters.scenario import Scenario, ScenarioError, load
+from regsho.cli.data import register as register_data_commands
 from regsho.engine.replay import ReplayResult, replay
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
@@ -36,6 +37,7 @@ app.add_typer(bench_app, name="bench")
 store_app = typer.Typer(help="The append-only, hash-chained book of records (SQLite file or PostgreSQL URL).",
                         no_args_is_help=True)
 app.add_typer(store_app, name="store")
+register_data_commands(app, bench_app)
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]

@@ -119,46 +119,142 @@ def _runs(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("idx").max().alias("run_end"), pl.len().alias("run_len"), pl.col("quantity").max().alias("max_fails"))
 
 
-def compute(fails: pl.DataFrame, shares: pl.DataFrame, cal: Calendars | None = None) -> ThresholdResult:
-    """Threshold spells (17 CFR 242.203(c)(6)(i), (iii)) from a fails table (``regsho.adapters.sec_fails``) and a
-    shares-outstanding table (``regsho.adapters.shares``)."""
-    cal = cal or default_calendars()
-    days = fails.select(pl.col("settlement_date").unique().sort()).to_series()
-    if days.len() == 0:
-        return ThresholdResult(pl.DataFrame(schema=SPELL_SCHEMA), pl.DataFrame(schema=UNKNOWN_SCHEMA),
-                               pl.DataFrame(), days, ThresholdParams.over(cal.end, cal.end))
-    p = ThresholdParams.over(days[0], days[-1])
-    last_idx = days.len() - 1
-    index = pl.DataFrame({"settlement_date": days, "idx": pl.int_range(0, days.len(), eager=True, dtype=pl.Int64())})
-    big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
-        "settlement_date", "cusip", "symbol", "quantity").collect()
-    daily = attach_shares(big, shares).join(index, on="settlement_date").with_columns(
-        (pl.col("tso").is_not_null() & (pl.col("quantity") >= pl.col("tso") * p.min_fraction)).alias("qualifies"),
-    ).sort("cusip", "idx")
-    _, runs = _runs(daily.filter(pl.col("qualifies")))
-    spells = _spells(runs, p, last_idx)
-    spells = _dates(spells, days, cal, p)
-    unknown = _unknown(daily, p, days, spells)
-    return ThresholdResult(spells, unknown, daily, days, p)
+_ROWS: Final = pl.Schema({"cusip": pl.String(), "symbol": pl.String(), "idx": pl.Int64(), "quantity": pl.Int64(),
+                          "forced_start": pl.Int64()})
 
 
-def _spells(runs: pl.DataFrame, p: ThresholdParams, last_idx: int) -> pl.DataFrame:
-    """Runs grouped into clusters separated by fewer than ``days`` non-qualifying days; a cluster with a run of
-    ``days`` or more is a spell from that run's ``days``-th day to ``days - 1`` days after the cluster's last
-    qualifying day (203(c)(6)(iii)), open when the data ends sooner."""
+def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
+              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Spells decided by the data so far, and the rows to carry into the next chunk.
+
+    ``rows`` are the days a predicate holds (cusip, symbol, idx, quantity, forced_start), carried rows included.
+    Runs of consecutive days are grouped into clusters separated by fewer than ``days`` days without it; a cluster
+    with a run of ``days`` or more (or a carried ``forced_start``: already listed) is a spell from that run's
+    ``days``-th day to ``days - 1`` days after the cluster's last day (203(c)(6)(iii)). A cluster is decided once
+    ``days`` days have passed after its last day; otherwise it is carried: a listed one as one row holding its
+    start, an unlisted one as the rows of its last run (fewer than ``days``).
+    """
+    tagged, runs = _runs(rows.sort("cusip", "idx"))
+    runs = runs.join(tagged.group_by("run").agg(pl.col("forced_start").min()), on="run")
     same = pl.col("cusip") == pl.col("cusip").shift(1)
     gap = pl.col("run_start") - pl.col("run_end").shift(1) - 1
     clusters = runs.sort("cusip", "run_start").with_columns(
         ((~same).fill_null(True) | (gap >= p.days).fill_null(True)).cum_sum().alias("cluster"))
-    spells = clusters.group_by("cluster", maintain_order=True).agg(
+    per = clusters.group_by("cluster", maintain_order=True).agg(
         pl.col("cusip").first(), pl.col("symbol").drop_nulls().last(),
-        pl.col("run_start").filter(pl.col("run_len") >= p.days).min().alias("first_long"),
-        pl.col("run_end").max().alias("cluster_end"),
-    ).filter(pl.col("first_long").is_not_null())
-    return spells.select(
-        "cusip", "symbol", (pl.col("first_long") + p.days - 1).alias("start_idx"),
-        pl.when(pl.col("cluster_end") + p.days <= last_idx).then(pl.col("cluster_end") + p.days - 1)
-        .otherwise(None).alias("end_idx"))
+        pl.min_horizontal(pl.col("forced_start").min(),
+                          (pl.col("run_start").filter(pl.col("run_len") >= p.days).min() + p.days - 1)
+                          ).alias("start_idx"),
+        pl.col("run_end").max().alias("cluster_end"), pl.col("run").last().alias("last_run"),
+        pl.col("max_fails").max())
+    decided = pl.col("cluster_end") + p.days <= last_idx
+    spells = per.filter(pl.col("start_idx").is_not_null() & (decided | final)).select(
+        "cusip", "symbol", "start_idx",
+        pl.when(decided).then(pl.col("cluster_end") + p.days - 1).otherwise(None).alias("end_idx"), "max_fails")
+    if final:
+        return spells, pl.DataFrame(schema=_ROWS)
+    open_ = per.filter(~decided)
+    listed = open_.filter(pl.col("start_idx").is_not_null()).select(
+        "cusip", "symbol", pl.col("cluster_end").alias("idx"), pl.col("max_fails").alias("quantity"),
+        pl.col("start_idx").alias("forced_start"))
+    # the rows of an unlisted cluster's last run, each carrying the cluster's largest fail so far
+    pending = tagged.drop("quantity").join(open_.filter(pl.col("start_idx").is_null()).select(
+        pl.col("last_run").alias("run"), pl.col("max_fails").alias("quantity")), on="run").select(_ROWS.names())
+    return spells, pl.concat([listed, pending], how="vertical_relaxed").cast(_ROWS)
+
+
+class Computation:
+    """Threshold spells over fails data fed in date order, one chunk at a time (a file, a year): memory holds one
+    chunk and the clusters still open, not the history."""
+
+    def __init__(self, shares: pl.DataFrame, cal: Calendars | None = None, keep_daily: bool = True) -> None:
+        self.shares = shares
+        self.cal = cal or default_calendars()
+        self.keep_daily = keep_daily
+        self.params: ThresholdParams | None = None
+        self.days: list[pl.Series] = []
+        self.n_days = 0
+        self.carry = pl.DataFrame(schema=_ROWS)
+        self.carry_unknown = pl.DataFrame(schema=_ROWS)
+        self.spells: list[pl.DataFrame] = []
+        self.unknown: list[pl.DataFrame] = []
+        self.daily: list[pl.DataFrame] = []
+        self.rows = 0
+
+    def add(self, fails: pl.DataFrame) -> None:
+        """The next chunk of fails rows: every date after those of the previous chunks."""
+        days = fails.select(pl.col("settlement_date").unique().sort()).to_series()
+        if days.len() == 0:
+            return
+        if self.days and days[0] <= self.days[-1][-1]:
+            raise ValueError(f"fails data must come in date order: {days[0]} after {self.days[-1][-1]}")
+        p = ThresholdParams.over(days[0], days[-1])
+        if self.params is not None and p != self.params:
+            raise params.RegimeError(f"threshold parameters change at {days[0]}; compute the spans separately")
+        self.params = p
+        index = pl.DataFrame({"settlement_date": days,
+                              "idx": pl.int_range(self.n_days, self.n_days + days.len(), eager=True,
+                                                  dtype=pl.Int64())})
+        self.days.append(days)
+        self.n_days += days.len()
+        self.rows += fails.height
+        big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
+            "settlement_date", "cusip", "symbol", "quantity").collect()
+        daily = attach_shares(big, self.shares).join(index, on="settlement_date").with_columns(
+            (pl.col("tso").is_not_null() & (pl.col("quantity") >= pl.col("tso") * p.min_fraction)).alias("qualifies"))
+        if self.keep_daily:
+            self.daily.append(daily)
+        self._step(daily, final=False)
+
+    def _step(self, daily: pl.DataFrame | None, final: bool) -> None:
+        assert self.params is not None
+        last = self.n_days - 1
+        for which in ("q", "u"):
+            carry = self.carry if which == "q" else self.carry_unknown
+            parts = [carry]
+            if daily is not None:
+                pred = pl.col("qualifies") if which == "q" else pl.col("tso").is_null()
+                parts.insert(0, daily.filter(pred).select(
+                    "cusip", "symbol", "idx", "quantity", pl.lit(None, pl.Int64()).alias("forced_start")))
+            rows = pl.concat(parts, how="vertical_relaxed")
+            if rows.height == 0:
+                continue
+            done, carry = _clusters(rows, self.params, last, final)
+            if which == "q":
+                self.carry = carry
+                self.spells.append(done)
+            else:
+                self.carry_unknown = carry
+                self.unknown.append(done)
+
+    def result(self) -> ThresholdResult:
+        """The spells once every chunk is in (spells still open at the end of the data have no end)."""
+        if self.params is None:
+            return ThresholdResult(pl.DataFrame(schema=SPELL_SCHEMA), pl.DataFrame(schema=UNKNOWN_SCHEMA),
+                                   pl.DataFrame(), pl.Series("settlement_date", [], dtype=pl.Date()),
+                                   ThresholdParams.over(self.cal.end, self.cal.end))
+        self._step(None, final=True)
+        days = pl.concat(self.days).alias("settlement_date")
+        raw = pl.concat(self.spells) if self.spells else pl.DataFrame(
+            schema={"cusip": pl.String(), "symbol": pl.String(), "start_idx": pl.Int64(), "end_idx": pl.Int64(),
+                    "max_fails": pl.Int64()})
+        spells = _dates(raw.drop("max_fails"), days, self.cal, self.params)
+        unknown_raw = pl.concat(self.unknown) if self.unknown else pl.DataFrame(schema=raw.schema)
+        unknown = unknown_raw.sort("start_idx").group_by("cusip", maintain_order=True).agg(
+            pl.col("symbol").drop_nulls().last(), pl.col("start_idx").min(), pl.col("max_fails").max())
+        unknown = unknown.join(pl.DataFrame({"start_idx": pl.int_range(0, days.len(), eager=True, dtype=pl.Int64()),
+                                             "first_possible": days}), on="start_idx").select(
+            "cusip", "symbol", "first_possible", "max_fails").sort("first_possible", "cusip")
+        daily = pl.concat(self.daily).sort("cusip", "idx") if self.daily else pl.DataFrame()
+        return ThresholdResult(spells, unknown.cast(UNKNOWN_SCHEMA), daily, days, self.params)
+
+
+def compute(fails: pl.DataFrame, shares: pl.DataFrame, cal: Calendars | None = None) -> ThresholdResult:
+    """Threshold spells (17 CFR 242.203(c)(6)(i), (iii)) from a fails table (``regsho.adapters.sec_fails``) and a
+    shares-outstanding table (``regsho.adapters.shares``)."""
+    comp = Computation(shares, cal)
+    comp.add(fails)
+    return comp.result()
 
 
 def _dates(spells: pl.DataFrame, days: pl.Series, cal: Calendars, p: ThresholdParams) -> pl.DataFrame:
@@ -181,19 +277,6 @@ def _dates(spells: pl.DataFrame, days: pl.Series, cal: Calendars, p: ThresholdPa
         pl.Series("days_on_list", e_pos - s_pos + 1, dtype=pl.Int64()),
         pl.Series("day_13", day13, dtype=pl.Date()),
     ).sort("start", "cusip")
-
-
-def _unknown(daily: pl.DataFrame, p: ThresholdParams, days: pl.Series, spells: pl.DataFrame) -> pl.DataFrame:
-    """Securities with no shares-outstanding count whose fails were >= min_shares for ``days`` consecutive days."""
-    rows = daily.filter(pl.col("tso").is_null())
-    if rows.height == 0:
-        return pl.DataFrame(schema=UNKNOWN_SCHEMA)
-    _, runs = _runs(rows)
-    long = runs.filter(pl.col("run_len") >= p.days).group_by("cusip").agg(
-        pl.col("symbol").last(), (pl.col("run_start").min() + p.days - 1).alias("first_idx"),
-        pl.col("max_fails").max())
-    return long.select("cusip", "symbol", days.gather(long["first_idx"]).alias("first_possible"),
-                       "max_fails").sort("first_possible", "cusip")
 
 
 def on_list(spells: pl.DataFrame, d: dt.date) -> pl.DataFrame:
