@@ -58,6 +58,21 @@ def _settlement_days() -> pl.Series:
     return pl.Series("d", cal.settlement_days(cal.start, cal.end), dtype=pl.Date())
 
 
+@lru_cache(maxsize=1)
+def _day_lookup() -> tuple[pl.Series, pl.Series]:
+    """Settlement days as YYYYMMDD integers and as dates: a date column is read as integers and mapped through
+    this table, which also refuses any day that is not a settlement day (it maps to null)."""
+    days = _settlement_days()
+    keys = days.dt.year().cast(pl.Int32()) * 10000 + days.dt.month().cast(pl.Int32()) * 100 \
+        + days.dt.day().cast(pl.Int32())
+    return keys, days
+
+
+def _to_dates(col: str = "settlement_date") -> pl.Expr:
+    keys, days = _day_lookup()
+    return pl.col(col).replace_strict(keys, days, default=None, return_dtype=pl.Date())
+
+
 def _read_arrow(data: bytes, typed: bool, odd: list[str]) -> object:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -66,7 +81,7 @@ def _read_arrow(data: bytes, typed: bool, odd: list[str]) -> object:
         odd.append(str(getattr(row, "text", "")))
         return "skip"
 
-    types = ({"settlement_date": pa.timestamp("s"), "cusip": pa.string(), "symbol": pa.string(),
+    types = ({"settlement_date": pa.int32(), "cusip": pa.string(), "symbol": pa.string(),
               "quantity": pa.int64(), "description": pa.string(), "price": pa.float64()} if typed
              else {c: pa.string() for c in _COLS})
     return pacsv.read_csv(
@@ -75,8 +90,8 @@ def _read_arrow(data: bytes, typed: bool, odd: list[str]) -> object:
         parse_options=pacsv.ParseOptions(delimiter="|", quote_char=False, double_quote=False, escape_char=False,
                                          newlines_in_values=False, ignore_empty_lines=True,
                                          invalid_row_handler=handler),
-        convert_options=pacsv.ConvertOptions(column_types=types, timestamp_parsers=["%Y%m%d"],
-                                             null_values=["."] if typed else [], strings_can_be_null=False,
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=["."] if typed else [],
+                                             strings_can_be_null=False,
                                              quoted_strings_can_be_null=False),
     )
 
@@ -109,7 +124,7 @@ def parse(data: bytes, name: str | Path) -> pl.DataFrame:
         table = _read_arrow(data, True, odd)
         df = pl.from_arrow(table)
         assert isinstance(df, pl.DataFrame)
-        out = df.with_columns(pl.col("settlement_date").cast(pl.Date()))
+        out = df.with_columns(_to_dates())
         bad = out.select(pl.any_horizontal(
             pl.col("settlement_date").is_null(), pl.col("quantity").is_null(), pl.col("quantity") < 0,
             ~pl.col("cusip").str.contains(_CHECKS[1][2]), ~pl.col("symbol").str.contains(_CHECKS[2][2]),
@@ -295,7 +310,7 @@ def _fast(data: bytes, name: str | Path) -> tuple[pl.DataFrame | None, dict[str,
         trailers["count" if "count" in t else "total"] = int(m.group(1))
     if len(trailers) != len(odd) or (odd and not data[-400:].rstrip().splitlines()[-1].startswith(b"Trailer ")):
         return None, {}
-    return df.with_columns(pl.col("settlement_date").cast(pl.Date())), trailers
+    return df, trailers
 
 
 def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
@@ -323,40 +338,50 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
         expect.append((i, int(m.group(1)) if m else -1, int(m.group(2)) if m else -1, trailers.get("count", -1),
                        trailers.get("total", -1)))
         parts.append(df.with_columns(pl.lit(i, pl.UInt16()).alias("_file")))
-    both = pl.concat(parts, rechunk=False)
+    both = pl.concat(parts, rechunk=False).lazy().with_columns(_to_dates())
     files_t = pl.DataFrame(expect, schema={"_file": pl.UInt16(), "_y": pl.Int32(), "_m": pl.Int8(),
-                                           "_count": pl.Int64(), "_total": pl.Int64()}, orient="row")
-    bad_rows = both.select(pl.any_horizontal(
+                                           "_count": pl.Int64(), "_total": pl.Int64()}, orient="row").lazy()
+    bad_row = pl.any_horizontal(
         pl.col("settlement_date").is_null(), pl.col("quantity").is_null(), pl.col("quantity") < 0,
-        ~pl.col("cusip").str.contains(_CHECKS[1][2]), ~pl.col("symbol").str.contains(_CHECKS[2][2]),
-        pl.col("price") < 0, ~pl.col("price").is_finite(),
-        ~pl.col("settlement_date").is_in(_settlement_days().implode()),
-    ).alias("bad"), "_file").filter(pl.col("bad"))["_file"].unique().to_list()
+        pl.col("cusip").str.len_bytes() != 9, pl.col("symbol").str.len_bytes() > 20,
+        pl.col("price") < 0, ~pl.col("price").is_finite())
     per_file = both.group_by("_file").agg(
-        pl.len().alias("n"), pl.col("quantity").sum().alias("q"), pl.col("settlement_date").dt.year().min().alias("y0"),
-        pl.col("settlement_date").dt.year().max().alias("y1"), pl.col("settlement_date").dt.month().min().alias("m0"),
-        pl.col("settlement_date").dt.month().max().alias("m1")).join(files_t, on="_file")
-    bad_files = per_file.filter(
+        bad_row.any().alias("bad"), pl.len().alias("n"), pl.col("quantity").sum().alias("q"),
+        pl.col("settlement_date").min().alias("d0"), pl.col("settlement_date").max().alias("d1")).join(
+        files_t, on="_file").with_columns(
         ((pl.col("_count") >= 0) & (pl.col("_count") != pl.col("n")))
         | ((pl.col("_total") >= 0) & (pl.col("_total") != pl.col("q")))
-        | ((pl.col("_y") >= 0) & ((pl.col("y0") != pl.col("_y")) | (pl.col("y1") != pl.col("_y"))
-                                  | (pl.col("m0") != pl.col("_m")) | (pl.col("m1") != pl.col("_m")))))
-    key = both.select(pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).to_series()
-    suspects = sorted({*bad_rows, *bad_files["_file"].to_list()})
-    if not suspects and key.n_unique() != both.height:
+        | ((pl.col("_y") >= 0) & ((pl.col("d0").dt.year() != pl.col("_y")) | (pl.col("d1").dt.year() != pl.col("_y"))
+                                  | (pl.col("d0").dt.month() != pl.col("_m"))
+                                  | (pl.col("d1").dt.month() != pl.col("_m")))) | pl.col("bad").fill_null(True)
+        .alias("bad"))
+    charset = both.select(pl.col("cusip").unique()).filter(~pl.col("cusip").str.contains(_CHECKS[1][2]))
+    symbols = both.select(pl.col("symbol").unique()).filter(~pl.col("symbol").str.contains(_CHECKS[2][2]))
+    keys = both.select((pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).n_unique().alias("k"),
+                       pl.len().alias("n"))
+    per_file_df, charset_df, symbols_df, keys_df = pl.collect_all([per_file, charset, symbols, keys])
+    suspects = sorted(per_file_df.filter(pl.col("bad"))["_file"].to_list())
+    if not suspects and (charset_df.height or symbols_df.height or keys_df["k"][0] != keys_df["n"][0]):
         suspects = list(range(len(files)))
     for i in suspects:
         parse(blobs[i], files[i])  # raises with the line and field
     if suspects:
         raise InputError(files[suspects[0]], None, None, "a row is refused by the checks over all files")
-    days = both.group_by("settlement_date").agg(pl.col("_file").n_unique().alias("n"), pl.col("_file").min())
-    clash = days.filter(pl.col("n") > 1).sort("settlement_date")
-    if clash.height:
-        d, _, i = clash.row(0)
-        raise InputError(files[i], None, FIELDS[0], "settlement date also given by another file", d.isoformat())
+    spans = per_file_df.sort("d0").select("_file", "d0", "d1")
+    rows = spans.rows()
+    for (_, _, prev_end), (i, start, _) in zip(rows, rows[1:], strict=False):
+        if start <= prev_end:
+            clash = _overlap(both, int(i))
+            raise InputError(files[int(i)], None, FIELDS[0], "settlement date also given by another file", clash)
     return both.drop("_file").with_columns(
-        pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol"),
-        pl.col("description").str.strip_chars_end())
+        pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol")).collect()
+
+
+def _overlap(both: pl.LazyFrame, i: int) -> str:
+    days = both.group_by("settlement_date").agg(pl.col("_file").n_unique().alias("n"), (pl.col("_file") == i).any()
+                                                .alias("mine")).filter((pl.col("n") > 1) & pl.col("mine"))
+    got = days.sort("settlement_date").collect()
+    return got["settlement_date"][0].isoformat() if got.height else "?"
 
 
 def covered_days(fails: pl.DataFrame) -> pl.Series:

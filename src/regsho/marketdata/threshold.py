@@ -180,9 +180,13 @@ class Computation:
         self.unknown: list[pl.DataFrame] = []
         self.daily: list[pl.DataFrame] = []
         self.rows = 0
+        self.finished = False
 
-    def add(self, fails: pl.DataFrame) -> None:
-        """The next chunk of fails rows: every date after those of the previous chunks."""
+    def add(self, fails: pl.DataFrame, last: bool = False) -> None:
+        """The next chunk of fails rows: every date after those of the previous chunks (``last``: no more will
+        come, which saves carrying the open clusters)."""
+        if self.finished:
+            raise ValueError("the computation has already been given its last chunk")
         days = fails.select(pl.col("settlement_date").unique().sort()).to_series()
         if days.len() == 0:
             return
@@ -204,7 +208,8 @@ class Computation:
             (pl.col("tso").is_not_null() & (pl.col("quantity") >= pl.col("tso") * p.min_fraction)).alias("qualifies"))
         if self.keep_daily:
             self.daily.append(daily)
-        self._step(daily, final=False)
+        self._step(daily, final=last)
+        self.finished = last
 
     def _step(self, daily: pl.DataFrame | None, final: bool) -> None:
         assert self.params is not None
@@ -233,7 +238,9 @@ class Computation:
             return ThresholdResult(pl.DataFrame(schema=SPELL_SCHEMA), pl.DataFrame(schema=UNKNOWN_SCHEMA),
                                    pl.DataFrame(), pl.Series("settlement_date", [], dtype=pl.Date()),
                                    ThresholdParams.over(self.cal.end, self.cal.end))
-        self._step(None, final=True)
+        if not self.finished:
+            self._step(None, final=True)
+            self.finished = True
         days = pl.concat(self.days).alias("settlement_date")
         raw = pl.concat(self.spells) if self.spells else pl.DataFrame(
             schema={"cusip": pl.String(), "symbol": pl.String(), "start_idx": pl.Int64(), "end_idx": pl.Int64(),
@@ -253,7 +260,7 @@ def compute(fails: pl.DataFrame, shares: pl.DataFrame, cal: Calendars | None = N
     """Threshold spells (17 CFR 242.203(c)(6)(i), (iii)) from a fails table (``regsho.adapters.sec_fails``) and a
     shares-outstanding table (``regsho.adapters.shares``)."""
     comp = Computation(shares, cal)
-    comp.add(fails)
+    comp.add(fails, last=True)
     return comp.result()
 
 
