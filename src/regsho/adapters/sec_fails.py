@@ -16,6 +16,7 @@ field, and nothing is returned.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -369,7 +370,7 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
         raise InputError(files[suspects[0]], None, None, "a row is refused by the checks over all files")
     spans = per_file_df.sort("d0").select("_file", "d0", "d1")
     rows = spans.rows()
-    for (_, _, prev_end), (i, start, _) in zip(rows, rows[1:], strict=False):
+    for (_, _, prev_end), (i, start, _) in itertools.pairwise(rows):
         if start <= prev_end:
             clash = _overlap(both, int(i))
             raise InputError(files[int(i)], None, FIELDS[0], "settlement date also given by another file", clash)

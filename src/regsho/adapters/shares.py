@@ -8,8 +8,8 @@ Two layouts, told apart by their header:
   shares outstanding = Market Cap / Last Sale, undated (used for every date: an approximation, good for sanity
   checks, not for an exact test). A row without a market cap or price gives no count.
 
-The result is one table ``key_kind`` (``cusip`` or ``symbol``), ``key`` (symbols normalised by ``norm_symbol``),
-``date`` (null for a snapshot) and ``shares`` (Int64).
+The result is one table ``key_kind`` (``cusip`` or ``symbol``), ``key``,
+``date`` (null for a snapshot) and ``shares`` (Int64). Symbols are kept as read (upper-cased).
 """
 
 from __future__ import annotations
@@ -24,11 +24,6 @@ from regsho.adapters.errors import InputError
 from regsho.adapters.textfile import decode, read_bytes
 
 SCHEMA: Final = pl.Schema({"key_kind": pl.String(), "key": pl.String(), "date": pl.Date(), "shares": pl.Int64()})
-
-
-def norm_symbol(col: pl.Expr) -> pl.Expr:
-    """Symbols compared without class punctuation (``BRK.B``, ``BRK/B``, ``BRK-B`` and ``BRKB`` are one)."""
-    return col.str.to_uppercase().str.replace_all(r"[.\-/ ^]", "")
 
 
 def _first_bad(mask: pl.Series) -> int | None:
@@ -79,7 +74,7 @@ def _point_in_time(p: Path, raw: pl.DataFrame, cols: dict[str, str]) -> pl.DataF
         if i is not None:
             raise InputError(p, i + 2, fld, msg, parsed[src][i])
     out = parsed.select(pl.lit(kind).alias("key_kind"),
-                        (norm_symbol(pl.col("key")) if kind == "symbol" else pl.col("key")).alias("key"),
+                        pl.col("key").str.to_uppercase().alias("key"),
                         "date", "shares")
     dup = out.select(pl.struct("key", "date").is_duplicated()).to_series()
     i = _first_bad(dup)
@@ -109,7 +104,7 @@ def _screener(p: Path, raw: pl.DataFrame, cols: dict[str, str]) -> pl.DataFrame:
         if i is not None:
             raise InputError(p, i + 2, fld, msg, df[src][i])
     out = df.filter((pl.col("cap") > 0) & (pl.col("last") > 0)).select(
-        pl.lit("symbol").alias("key_kind"), norm_symbol(pl.col("key")).alias("key"),
+        pl.lit("symbol").alias("key_kind"), pl.col("key").str.to_uppercase().alias("key"),
         pl.lit(None, pl.Date()).alias("date"),
         (pl.col("cap") / pl.col("last")).round(0).cast(pl.Int64()).alias("shares"))
     return out.unique(subset=["key"], keep="first", maintain_order=True)

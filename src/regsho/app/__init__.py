@@ -1,1 +1,2 @@
-"""Use cases that wire adapters, the engine and the store together (the CLI and services call these)."""
+"""Use cases: wiring the engine, the adapters, the store and the reports (replay a file, check expectations,
+import into the store, the daily close-out run). The command line and the service call these."""

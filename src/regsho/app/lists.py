@@ -1,6 +1,6 @@
 """``lists load``: a folder of SRO threshold lists, Rule 201 files and shortable files appended to a stored book.
 
-The files are parsed and validated first (``regsho.marketdata.lists``); their events are appended to an existing
+The files are parsed and validated first (``regsho.adapters.lists``); their events are appended to an existing
 book through the store, which replays the book with them before writing anything. Symbols the book does not yet
 declare are added to its header as securities.
 """
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regsho.adapters import lists
 from regsho.adapters.scenario_dump import dump_event
 from regsho.core.events import EtbList, Event, SsrTrigger, ThresholdList
-from regsho.marketdata import lists
 
 #: A firm's own choice, not a regulatory number: a symbol is easy to borrow when the lender shows at least this many
 #: shares available (by default only the top ``>10000000`` bucket of a #BOF shortable file).

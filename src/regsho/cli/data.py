@@ -77,15 +77,11 @@ def _date(v: str, what: str) -> dt.date:
 
 
 def _compute(fails: Path, shares: list[Path]) -> tuple[Any, Any]:
-    from regsho.adapters import sec_fails
-    from regsho.adapters import shares as shares_mod
-    from regsho.marketdata import threshold
+    from regsho.app.threshold import compute_files
 
     if not shares:
         raise _bad("--shares: give at least one shares-outstanding file")
-    f = sec_fails.read_many(fails)
-    s = shares_mod.read_many(shares)
-    return threshold.compute(f, s), f
+    return compute_files(fails, shares)
 
 
 # -- data fetch ---------------------------------------------------------------------------------------------------
@@ -129,7 +125,8 @@ def fetch_fails_cmd(
     retries: Annotated[int, typer.Option(help="Retries per file (exponential back-off).")] = 4,
 ) -> None:
     """Fetch the SEC's fails-to-deliver files of a month (cnsfailsYYYYMMa.zip, ...b.zip)."""
-    from regsho.marketdata.download import DEFAULT_USER_AGENT, fails_sources
+    from regsho.app.data import fails_sources
+    from regsho.marketdata.download import DEFAULT_USER_AGENT
 
     try:
         sources = fails_sources(month, mirror)
@@ -145,7 +142,8 @@ def fetch_lists_cmd(
     retries: Annotated[int, typer.Option(help="Retries per file (exponential back-off).")] = 4,
 ) -> None:
     """Fetch the SRO files dated DATE: Nasdaq's threshold list and Rule 201 file, the NYSE group's five lists."""
-    from regsho.marketdata.download import DEFAULT_USER_AGENT, list_sources
+    from regsho.app.data import list_sources
+    from regsho.marketdata.download import DEFAULT_USER_AGENT
 
     d = _date(date, "DATE")
     base = cache or _default_cache()
@@ -185,14 +183,9 @@ def threshold_compute_cmd(
 
 
 def _spark_spells(fails: Any, shares: list[Path]) -> Any:
-    from regsho.adapters import shares as shares_mod
-    from regsho.marketdata import spark as msp
+    from regsho.app.threshold import compute_spark
 
-    sp = msp.session()
-    try:
-        return msp.compute_spells(sp, msp.from_polars(sp, fails), msp.from_polars(sp, shares_mod.read_many(shares)))
-    finally:
-        sp.stop()
+    return compute_spark(fails, shares)
 
 
 @threshold_app.command("watch")
@@ -206,12 +199,13 @@ def threshold_watch_cmd(
 ) -> None:
     """Securities about to be listed (day 1-4 of a qualifying run), and the firm's fails in threshold securities
     with the settlement days left before a 203(b)(3) close-out."""
+    from regsho.adapters.cns import read_cns
     from regsho.marketdata import watch as watch_mod
 
     with _input_errors():
         result, _ = _compute(fails, shares)
         d = _date(date, "--date") if date else result.days[-1]
-        positions = watch_mod.read_cns(cns) if cns is not None else None
+        positions = read_cns(cns) if cns is not None else None
         try:
             w = watch_mod.watch(result, d, positions)
         except ValueError as e:

@@ -2,11 +2,11 @@
 
 httpx does the HTTP (timeouts, redirects, streaming); this module adds what the sources need: a User-Agent that
 names the user (the SEC refuses anonymous clients), retries with exponential back-off on timeouts, connection
-errors, 429 and 5xx (honouring ``Retry-After``), a progress bar (Rich), a SHA-256 per file recorded in the cache's
-``SHA256SUMS`` (the format ``sha256sum -c`` reads), and validation before a file enters the cache: a download is
-written to a temporary file, parsed by its adapter (a truncated zip, a list whose trailer names another day, a
-short body), and only then renamed into place. A file already in the cache whose checksum matches the record is
-not fetched again.
+errors, 429 and 5xx (honouring ``Retry-After``), progress reports (a Rich bar in the command line), a SHA-256 per
+file recorded in the cache's ``SHA256SUMS`` (the format ``sha256sum -c`` reads), and validation before a file
+enters the cache: a download is written to a temporary file, checked by the caller's check (the adapters'
+parsers, wired in ``regsho.app.data``: a truncated zip, a list whose trailer names another day), and only then
+renamed into place. A file already in the cache whose checksum matches the record is not fetched again.
 
 Sources (RULEBOOK §8): the SEC's ``cnsfailsYYYYMM{a|b}.zip`` (with the occasional ``_0`` suffix tried on a 404),
 Nasdaq's ``nasdaqthYYYYMMDD.txt`` and ``shorthaltsYYYYMMDD.txt``, and the NYSE group's download for each of its
@@ -29,9 +29,6 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import httpx
-
-from regsho.adapters import sec_fails, shorthalts, sro_lists
-from regsho.adapters.errors import InputError
 
 SEC_FAILS: Final = "https://www.sec.gov/files/data/fails-deliver-data/cnsfails{ym}{half}{suffix}.zip"
 NASDAQ_THRESHOLD: Final = "https://www.nasdaqtrader.com/dynamic/symdir/regsho/nasdaqth{ymd}.txt"
@@ -76,30 +73,37 @@ def mirrored(url: str, mirror: str | None) -> str:
     return mirror.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def fails_sources(month: str, mirror: str | None = None) -> list[Source]:
-    """The two SEC files of a month ``YYYY-MM``."""
+Check = Callable[[Path], object]
+
+
+def fails_sources(month: str, check: Check, mirror: str | None = None) -> list[Source]:
+    """The two SEC files of a month ``YYYY-MM``; ``check`` validates a downloaded file (raises on a bad one)."""
     m = re.fullmatch(r"(\d{4})-?(\d{2})", month)
     if m is None or not 1 <= int(m.group(2)) <= 12:
         raise ValueError(f"a month is YYYY-MM, got {month!r}")
     ym = m.group(1) + m.group(2)
     return [Source(f"SEC fails {ym}{half}",
                    tuple(mirrored(SEC_FAILS.format(ym=ym, half=half, suffix=sfx), mirror) for sfx in ("", "_0")),
-                   f"cnsfails{ym}{half}.zip", sec_fails.read_file) for half in "ab"]
+                   f"cnsfails{ym}{half}.zip", check) for half in "ab"]
 
 
-def list_sources(d: dt.date, mirror: str | None = None) -> list[Source]:
-    """The SRO files for settlement date ``d``: Nasdaq's threshold list and Rule 201 file, the NYSE group's lists."""
+NYSE_MARKETS: Final = ("NYSE", "NYSEArca", "NYSEAmer", "NYSENational", "NYSEChicago")
+
+
+def list_sources(d: dt.date, threshold_check: Check, ssr_check: Check, mirror: str | None = None) -> list[Source]:
+    """The SRO files for settlement date ``d``: Nasdaq's threshold list and Rule 201 file, the NYSE group's lists
+    (``threshold_check`` and ``ssr_check`` validate a downloaded file for ``d``)."""
     ymd, iso = d.strftime("%Y%m%d"), d.isoformat()
     out = [
         Source("Nasdaq threshold list", (mirrored(NASDAQ_THRESHOLD.format(ymd=ymd), mirror),), f"nasdaqth{ymd}.txt",
-               lambda p: sro_lists.parse_file(p, d)),
+               threshold_check),
         Source("Nasdaq Rule 201 file", (mirrored(NASDAQ_SHORTHALTS.format(ymd=ymd), mirror),),
-               f"shorthalts{ymd}.txt", lambda p: shorthalts.parse_file(p, d)),
+               f"shorthalts{ymd}.txt", ssr_check),
     ]
-    for market in sro_lists.NYSE_MARKET_PARAM.values():
+    for market in NYSE_MARKETS:
         out.append(Source(f"{market} threshold list", (mirrored(NYSE_THRESHOLD.format(iso=iso, market=market),
                                                                  mirror),),
-                          f"{market}th{ymd}.txt", lambda p: sro_lists.parse_file(p, d)))
+                          f"{market}th{ymd}.txt", threshold_check))
     return out
 
 
@@ -221,7 +225,7 @@ class Downloader:
                 continue
             try:
                 src.check(tmp)
-            except InputError as e:
+            except ValueError as e:  # the adapters' input error is a ValueError
                 problem = f"not valid: {e}"
                 continue
             os.replace(tmp, target)

@@ -3,23 +3,18 @@
 The same steps as ``regsho.marketdata.threshold`` in Spark's DataFrame API (window functions for the runs; Spark
 has no as-of join, so a count of shares outstanding is chosen by a join on the security and a max/min by date),
 giving the same spells: the final step (dates, days on the list, the 13th day, on the settlement calendar) is the
-Polars function over the few spell rows collected. ``read_fails`` reads the SEC text files with Spark itself,
-splitting each line like the adapter does (a stray ``|`` stays in the description, trailer lines are dropped and
-checked) and refusing a bad value with the file and field (Spark does not keep line numbers).
+Polars function over the few spell rows collected. ``regsho.adapters.sec_fails_spark`` reads the SEC text files
+with Spark itself.
 
 Needs the ``spark`` extra (``pip install regsho[spark]``) and Java 17 or newer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from regsho.adapters.errors import InputError
-from regsho.adapters.sec_fails import FIELDS, HEADER
 from regsho.calendars import Calendars, default_calendars
 from regsho.marketdata.threshold import SPELL_SCHEMA, ThresholdParams, _dates
 
@@ -34,43 +29,6 @@ def session(app: str = "regsho", cores: int = 2) -> SparkSession:
     return (SparkSession.builder.master(f"local[{cores}]").appName(app)
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(cores * 2))
             .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g").getOrCreate())
-
-
-def read_fails(spark: SparkSession, paths: Sequence[str | Path]) -> DataFrame:
-    """SEC fails text files as a Spark DataFrame (settlement_date, cusip, symbol, quantity, description, price)."""
-    from pyspark.sql import functions as F
-
-    raw = spark.read.text([str(p) for p in paths]).withColumn("_file", F.input_file_name())
-    lines = raw.select(F.regexp_replace("value", "\r$", "").alias("line"), "_file").filter(F.trim("line") != "")
-    body = lines.filter((F.col("line") != HEADER) & ~F.col("line").startswith("Trailer "))
-    arr = F.split("line", r"\|")
-    parts = body.select("_file", "line", arr.alias("a"), F.size(arr).alias("n"))
-    short = parts.filter(F.col("n") < 6).limit(1).collect()
-    if short:
-        raise InputError(short[0]["_file"], None, None, f"a row needs 6 '|'-separated fields, this one has "
-                         f"{short[0]['n']}", short[0]["line"])
-    typed = parts.select(
-        "_file", "line",
-        F.to_date(F.col("a")[0], "yyyyMMdd").alias("settlement_date"), F.col("a")[0].alias("_d"),
-        F.col("a")[1].alias("cusip"), F.col("a")[2].alias("symbol"), F.col("a")[3].alias("_q"),
-        F.array_join(F.slice("a", 5, F.col("n") - 5), "|").alias("description"),
-        F.element_at("a", -1).alias("_p"))
-    checks = [
-        (FIELDS[0], ~F.col("_d").rlike(r"^\d{8}$") | F.col("settlement_date").isNull(), "_d",
-         "must be a date YYYYMMDD"),
-        (FIELDS[1], ~F.col("cusip").rlike(r"^[0-9A-Z*@#]{9}$"), "cusip", "must be a 9-character CUSIP"),
-        (FIELDS[3], ~F.col("_q").rlike(r"^\d{1,15}$"), "_q", "must be a whole number of shares"),
-        (FIELDS[5], ~F.col("_p").rlike(r"^(\.|\d{1,12}(\.\d*)?|\.\d+)$"), "_p", "must be a price or '.'"),
-    ]
-    for fld, bad, col, msg in checks:
-        hit = typed.filter(bad).limit(1).collect()
-        if hit:
-            raise InputError(hit[0]["_file"], None, fld, msg, hit[0][col])
-    return typed.select(
-        "settlement_date", "cusip",
-        F.when(F.col("symbol") == "", None).otherwise(F.col("symbol")).alias("symbol"),
-        F.col("_q").cast("long").alias("quantity"), F.rtrim("description").alias("description"),
-        F.when(F.col("_p") == ".", None).otherwise(F.col("_p")).cast("double").alias("price"))
 
 
 def from_polars(spark: SparkSession, df: pl.DataFrame) -> DataFrame:

@@ -31,7 +31,6 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from regsho.adapters.shares import norm_symbol
 from regsho.calendars import Calendars, default_calendars
 from regsho.law import citations as c
 from regsho.law import params
@@ -90,11 +89,18 @@ class ThresholdResult:
         return self.unknown.height
 
 
+def norm_symbol(col: pl.Expr) -> pl.Expr:
+    """Symbols compared without class punctuation (``BRK.B``, ``BRK/B``, ``BRK-B`` and ``BRKB`` are one)."""
+    return col.str.to_uppercase().str.replace_all(r"[.\-/ ^]", "")
+
+
 def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (settlement_date, cusip, symbol, ...) with ``tso``: the count in force on the date, by CUSIP first,
     then by symbol; a count dated after the date is used when none precedes it; null when none is known."""
     left = rows.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym")).sort("settlement_date")
-    s = shares.with_columns(pl.col("date").fill_null(_FAR_PAST))
+    s = shares.with_columns(pl.col("date").fill_null(_FAR_PAST),
+                            pl.when(pl.col("key_kind") == "symbol").then(norm_symbol(pl.col("key")))
+                            .otherwise(pl.col("key")).alias("key"))
     out = left
     names = []
     for kind, by in (("cusip", "cusip"), ("symbol", "_sym")):
