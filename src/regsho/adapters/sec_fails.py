@@ -26,7 +26,7 @@ from typing import Final
 import polars as pl
 
 from regsho.adapters.errors import InputError
-from regsho.adapters.textfile import read_bytes
+from regsho.adapters.textfile import decode, read_bytes
 from regsho.calendars import default_calendars
 
 HEADER: Final = "SETTLEMENT DATE|CUSIP|SYMBOL|QUANTITY (FAILS)|DESCRIPTION|PRICE"
@@ -74,6 +74,13 @@ def _to_dates(col: str = "settlement_date") -> pl.Expr:
     return pl.col(col).replace_strict(keys, days, default=None, return_dtype=pl.Date())
 
 
+def _check_text(data: bytes, name: str | Path) -> None:
+    """ASCII (as published) or UTF-8; anything else is refused with its line."""
+    if data.isascii():
+        return
+    decode(data, name)
+
+
 def _read_arrow(data: bytes, typed: bool, odd: list[str]) -> object:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -117,6 +124,7 @@ def parse(data: bytes, name: str | Path) -> pl.DataFrame:
     """
     import pyarrow as pa
 
+    _check_text(data, name)
     first = data.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
     if first != HEADER.encode():
         raise InputError(name, 1, None, f"not an SEC fails-to-deliver file: the header must be {HEADER!r}", first)
@@ -141,22 +149,15 @@ def parse(data: bytes, name: str | Path) -> pl.DataFrame:
         assert isinstance(strings, pl.DataFrame)
         _validate(strings, data, name)
         out = _convert(strings)
+        _check_dates(out, strings, data, name)
     extra, trailers = _odd_rows(odd, data, name)
     if extra:
         more = pl.DataFrame(extra, schema=dict.fromkeys(_COLS, pl.String()), orient="row")
         _validate(more, data, name)
-        out = pl.concat([out, _convert(more)])
-    out = out.with_columns(
-        pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol"),
-        pl.col("description").str.strip_chars_end(),
-    )
-    bad_date = int(out["settlement_date"].is_null().arg_max() or 0)
-    if out.height and out["settlement_date"][bad_date] is None:
-        _fail_at(out, bad_date, 0, data, name, "is not a calendar date")
-    not_settle = ~out["settlement_date"].is_in(_settlement_days().implode())
-    if not_settle.any():
-        _fail_at(out, int(not_settle.arg_max() or 0), 0, data, name,
-                 "is not a settlement day (NYSE session and Federal Reserve business day)")
+        conv = _convert(more)
+        _check_dates(conv, more, data, name)
+        out = pl.concat([out, conv])
+    out = out.with_columns(pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol"))
     _check_unique(out, data, name)
     _check_name(out, name)
     if trailers:
@@ -164,18 +165,30 @@ def parse(data: bytes, name: str | Path) -> pl.DataFrame:
     return out
 
 
+def _check_dates(out: pl.DataFrame, raw: pl.DataFrame, data: bytes, name: str | Path) -> None:
+    """Every date a calendar date and a settlement day (``out`` converted from the text rows ``raw``)."""
+    null = out["settlement_date"].is_null()
+    if null.any():
+        _fail(raw, int(null.arg_max() or 0), 0, data, name, "is not a calendar date")
+    not_settle = ~out["settlement_date"].is_in(_settlement_days().implode())
+    if not_settle.any():
+        _fail(raw, int(not_settle.arg_max() or 0), 0, data, name,
+              "is not a settlement day (NYSE session and Federal Reserve business day)")
+
+
 def _check_unique(out: pl.DataFrame, data: bytes, name: str | Path) -> None:
     """One row per CUSIP and settlement date (hashes first; the exact check only when two hashes collide)."""
     key = out.select(pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).to_series()
     if key.n_unique() == out.height:
         return
-    dup = out.select(pl.struct("settlement_date", "cusip").is_duplicated()).to_series()
+    dup = out.select(~pl.struct("settlement_date", "cusip").is_first_distinct()).to_series()
     if dup.any():
-        _fail_at(out, int(dup.arg_max() or 0), 1, data, name, "appears twice for the same settlement date")
+        _fail_at(out, int(dup.arg_max() or 0), 1, data, name, "appears twice for the same settlement date", nth=2)
 
 
-def _fail_at(out: pl.DataFrame, i: int, field: int, data: bytes, name: str | Path, message: str) -> None:
-    """Raise for row ``i`` of a converted table: the raw line is found by its date and CUSIP."""
+def _fail_at(out: pl.DataFrame, i: int, field: int, data: bytes, name: str | Path, message: str,
+             nth: int = 1) -> None:
+    """Raise for row ``i`` of a converted table: the raw line is the ``nth`` with its date and CUSIP."""
     row = out.row(i, named=True)
     d = row["settlement_date"]
     prefix = f"{d:%Y%m%d}|{row['cusip']}|" if d is not None else None
@@ -183,6 +196,9 @@ def _fail_at(out: pl.DataFrame, i: int, field: int, data: bytes, name: str | Pat
     if prefix is not None:
         for n, ln in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
             if ln.startswith(prefix):
+                nth -= 1
+                if nth:
+                    continue
                 line = n
                 if field == 0:
                     break
@@ -293,6 +309,7 @@ def _fast(data: bytes, name: str | Path) -> tuple[pl.DataFrame | None, dict[str,
     """The typed table of a file, unvalidated, or None when pyarrow refuses a value or a row needs Python."""
     import pyarrow as pa
 
+    _check_text(data, name)
     first = data.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
     if first != HEADER.encode():
         raise InputError(name, 1, None, f"not an SEC fails-to-deliver file: the header must be {HEADER!r}", first)
@@ -332,14 +349,15 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     expect: list[tuple[int, int, int, int, int]] = []  # file, year, month, trailer count, trailer total (-1: none)
     for i, (f, data) in enumerate(zip(files, blobs, strict=True)):
         df, trailers = _fast(data, f)
-        if df is None:
-            parse(data, f)  # raises with the line and field
-            raise InputError(f, None, None, "refused by the fast reader for a reason the precise reader accepts")
+        if df is None:  # a row only Python can split (a '|' in a description) or a bad value
+            df, trailers = parse(data, f), {}  # raises with the line and field, or reads it
+        else:
+            df = df.with_columns(_to_dates())
         m = NAME_RE.match(f.name)
         expect.append((i, int(m.group(1)) if m else -1, int(m.group(2)) if m else -1, trailers.get("count", -1),
                        trailers.get("total", -1)))
         parts.append(df.with_columns(pl.lit(i, pl.UInt16()).alias("_file")))
-    both = pl.concat(parts, rechunk=False).lazy().with_columns(_to_dates())
+    both = pl.concat(parts, rechunk=False, how="vertical_relaxed").lazy()
     files_t = pl.DataFrame(expect, schema={"_file": pl.UInt16(), "_y": pl.Int32(), "_m": pl.Int8(),
                                            "_count": pl.Int64(), "_total": pl.Int64()}, orient="row").lazy()
     bad_row = pl.any_horizontal(
@@ -349,31 +367,31 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     per_file = both.group_by("_file").agg(
         bad_row.any().alias("bad"), pl.len().alias("n"), pl.col("quantity").sum().alias("q"),
         pl.col("settlement_date").min().alias("d0"), pl.col("settlement_date").max().alias("d1")).join(
-        files_t, on="_file").with_columns(
+        files_t, on="_file").with_columns((
         ((pl.col("_count") >= 0) & (pl.col("_count") != pl.col("n")))
         | ((pl.col("_total") >= 0) & (pl.col("_total") != pl.col("q")))
         | ((pl.col("_y") >= 0) & ((pl.col("d0").dt.year() != pl.col("_y")) | (pl.col("d1").dt.year() != pl.col("_y"))
                                   | (pl.col("d0").dt.month() != pl.col("_m"))
                                   | (pl.col("d1").dt.month() != pl.col("_m")))) | pl.col("bad").fill_null(True)
-        .alias("bad"))
+    ).alias("bad"))
     charset = both.select(pl.col("cusip").unique()).filter(~pl.col("cusip").str.contains(_CHECKS[1][2]))
     symbols = both.select(pl.col("symbol").unique()).filter(~pl.col("symbol").str.contains(_CHECKS[2][2]))
     keys = both.select((pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).n_unique().alias("k"),
                        pl.len().alias("n"))
     per_file_df, charset_df, symbols_df, keys_df = pl.collect_all([per_file, charset, symbols, keys])
     suspects = sorted(per_file_df.filter(pl.col("bad"))["_file"].to_list())
-    if not suspects and (charset_df.height or symbols_df.height or keys_df["k"][0] != keys_df["n"][0]):
-        suspects = list(range(len(files)))
     for i in suspects:
         parse(blobs[i], files[i])  # raises with the line and field
-    if suspects:
-        raise InputError(files[suspects[0]], None, None, "a row is refused by the checks over all files")
-    spans = per_file_df.sort("d0").select("_file", "d0", "d1")
-    rows = spans.rows()
+    rows = per_file_df.sort("d0").select("_file", "d0", "d1").rows()
     for (_, _, prev_end), (i, start, _) in itertools.pairwise(rows):
         if start <= prev_end:
             clash = _overlap(both, int(i))
             raise InputError(files[int(i)], None, FIELDS[0], "settlement date also given by another file", clash)
+    if charset_df.height or symbols_df.height or keys_df["k"][0] != keys_df["n"][0]:
+        for i in range(len(files)):
+            parse(blobs[i], files[i])
+    if suspects or charset_df.height or symbols_df.height:
+        raise InputError(files[(suspects or [0])[0]], None, None, "a row is refused by the checks over all files")
     return both.drop("_file").with_columns(
         pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol")).collect()
 
