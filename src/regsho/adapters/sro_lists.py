@@ -139,8 +139,6 @@ def _check_trailer(path: str | Path, line: int, stamp: dt.datetime, d: dt.date |
 def _split(path: str | Path, line: int, text: str, n: int, trailing_pipe: bool) -> list[str]:
     """A row's fields; a name holding ``|`` is rejoined (the name is the only free-text field, second)."""
     parts = text.split("|")
-    if trailing_pipe and parts and parts[-1] == "" and len(parts) > n:
-        parts = parts[:-1]
     if trailing_pipe and len(parts) == n - 1:
         parts.append("")  # the empty Filler's trailing "|" dropped by an editor
     if len(parts) < n:
@@ -176,7 +174,7 @@ def parse_file(path: str | Path, date: dt.date | None = None) -> ThresholdFile:
     elif header == CBOE_HEADER:
         kind, n, pipe = "cboe", 2, False
     elif header.rstrip("|") == FINRA_HEADER:
-        kind, n, pipe = "finra", 5, True
+        kind, n, pipe = "finra", 5, False
     else:
         raise InputError(p, first_no, None, "not a threshold list: unknown header", header)
     if trailer is None:
