@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from tests.marketdata.conftest import history
 from typer.testing import CliRunner
 
 from regsho.cli.main import app
-from tests.marketdata.conftest import history
 
 C = "36467W109"
 

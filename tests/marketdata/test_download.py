@@ -50,7 +50,7 @@ def site() -> Iterator[tuple[Site, str]]:
     s = Site()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             s.agents.append(self.headers.get("User-Agent", ""))
             path = self.path
             status, body, delay, headers = s.answer(path)
@@ -137,7 +137,7 @@ def test_truncated_zip_is_refused_and_not_cached(site: tuple[Site, str], tmp_pat
     s, base = site
     whole = _zip("cnsfails202101b.txt", FAILS * 1)
     s.routes[SEC + "cnsfails202101b.zip"] = [(200, whole[: len(whole) // 2], 0.0, {})]
-    with _dl(tmp_path) as dl, pytest.raises(DownloadError, match="not valid.*zip"):
+    with _dl(tmp_path) as dl, pytest.raises(DownloadError, match=r"not valid.*zip"):
         dl.fetch(fails_sources("2021-01", base)[1])
     assert s.hits[SEC + "cnsfails202101b.zip"] == 3  # retried
     assert not (tmp_path / "cnsfails202101b.zip").exists()
@@ -173,7 +173,7 @@ def test_unpublished_sro_list_is_refused(site: tuple[Site, str], tmp_path: Path)
     nyse = srcs["NYSE threshold list"]
     path = nyse.urls[0][len(base):]
     s.routes[path] = [(200, (header + "20210127210501\n").encode(), 0.0, {})]  # yesterday's file
-    with _dl(tmp_path) as dl, pytest.raises(DownloadError, match="not\\s+published"):
+    with _dl(tmp_path) as dl, pytest.raises(DownloadError, match=r"not\s+published"):
         dl.fetch(nyse)
     s.routes[path] = [(200, (header + "GME|GameStop|NYSE|Y||\n20210128210501\n").encode(), 0.0, {})]
     with _dl(tmp_path) as dl:

@@ -9,17 +9,17 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.marketdata.conftest import history, shares_table
 
 from regsho.adapters.errors import InputError
 from regsho.marketdata import threshold
-from tests.marketdata.conftest import history, shares_table
 
 if shutil.which("java") is None:
     pytest.skip("Spark needs Java (17 or newer) on PATH; `java` was not found", allow_module_level=True)
 pytest.importorskip("pyspark", reason="the spark extra is not installed (pip install -e '.[spark]')")
 
-from regsho.adapters.sec_fails_spark import read_fails  # noqa: E402
-from regsho.marketdata import spark as msp  # noqa: E402
+from regsho.adapters.sec_fails_spark import read_fails
+from regsho.marketdata import spark as msp
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.marketdata.conftest import days, history, shares_table
 
 from regsho.law import params
 from regsho.marketdata import threshold
-from tests.marketdata.conftest import days, history, shares_table
 
 C = "36467W109"
 TSO = {C: 2_000_000}  # 0.5% = 10,000 shares, the same as the share floor

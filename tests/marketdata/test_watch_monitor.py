@@ -7,11 +7,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.marketdata.conftest import days, history, shares_table
 
 from regsho.adapters.cns import read_cns
 from regsho.adapters.errors import InputError
 from regsho.marketdata import monitor, threshold, watch
-from tests.marketdata.conftest import days, history, shares_table
 
 A, B, C = "AAAAAAAA1", "BBBBBBBB2", "CCCCCCCC3"
 TSO = {A: 2_000_000, B: 2_000_000, C: 2_000_000}
