@@ -102,7 +102,8 @@ def generate(folder: Path, years: int, securities: int, seed: int = 3) -> tuple[
     shares_path = folder / "shares.csv"
     if not shares_path.exists():
         pacsv.write_csv(pa.table({"cusip": cusips, "date": [dt.date(2000, 1, 1)] * universe,
-                                  "shares_outstanding": tso}), shares_path)
+                                  "shares_outstanding": tso}), shares_path,
+                        pacsv.WriteOptions(quoting_style="none"))
     halves: dict[str, list[dt.date]] = {}
     for d in days:
         halves.setdefault(f"cnsfails{d:%Y%m}{'a' if d.day <= 15 else 'b'}.txt", []).append(d)
@@ -127,8 +128,10 @@ def generate(folder: Path, years: int, securities: int, seed: int = 3) -> tuple[
             "PRICE": np.round(rng.lognormal(3, 1, pick.size), 2),
         })
         order = np.lexsort((cusips[pick], date_col))
-        pacsv.write_csv(table.take(pa.array(order)), path,
-                        pacsv.WriteOptions(delimiter="|", quoting_style="none", include_header=True))
+        with path.open("wb") as fh:
+            fh.write((HEADER + "\n").encode())
+            pacsv.write_csv(table.take(pa.array(order)), fh,
+                            pacsv.WriteOptions(delimiter="|", quoting_style="none", include_header=False))
     return files, shares_path
 
 

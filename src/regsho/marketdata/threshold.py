@@ -80,7 +80,8 @@ class ThresholdParams:
 class ThresholdResult:
     spells: pl.DataFrame  # SPELL_SCHEMA, sorted by start, cusip
     unknown: pl.DataFrame  # UNKNOWN_SCHEMA
-    daily: pl.DataFrame  # rows of >= min_shares: settlement_date, idx, cusip, symbol, quantity, tso, qualifies
+    daily: pl.DataFrame  # rows of >= min_shares (unsorted): settlement_date, idx, cusip, symbol, quantity, tso,
+    # qualifies
     days: pl.Series  # the covered settlement days, sorted (idx is the position in it)
     params: ThresholdParams
 
@@ -97,21 +98,30 @@ def norm_symbol(col: pl.Expr) -> pl.Expr:
 def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (settlement_date, cusip, symbol, ...) with ``tso``: the count in force on the date, by CUSIP first,
     then by symbol; a count dated after the date is used when none precedes it; null when none is known."""
-    left = rows.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym")).sort("settlement_date")
-    s = shares.with_columns(pl.col("date").fill_null(_FAR_PAST),
-                            pl.when(pl.col("key_kind") == "symbol").then(norm_symbol(pl.col("key")))
+    left = rows.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
+    s = shares.with_columns(pl.when(pl.col("key_kind") == "symbol").then(norm_symbol(pl.col("key")))
                             .otherwise(pl.col("key")).alias("key"))
     out = left
     names = []
     for kind, by in (("cusip", "cusip"), ("symbol", "_sym")):
-        right = s.filter(pl.col("key_kind") == kind).select(pl.col("key").alias(by), "date",
-                                                             pl.col("shares")).sort("date")
+        right = s.filter(pl.col("key_kind") == kind)
+        if right.height == 0:
+            continue
+        if right["date"].null_count() == right.height:  # undated snapshot: one count per security
+            name = f"_tso_{kind}"
+            out = out.join(right.select(pl.col("key").alias(by), pl.col("shares").alias(name)).unique(by),
+                           on=by, how="left")
+            names.append(name)
+            continue
+        right = right.select(pl.col("key").alias(by), pl.col("date").fill_null(_FAR_PAST), "shares").sort("date")
+        out = out.sort("settlement_date")
         for strategy in ("backward", "forward"):
             name = f"_tso_{kind}_{strategy}"
             out = out.join_asof(right.rename({"shares": name}), left_on="settlement_date", right_on="date", by=by,
                                 strategy=strategy, check_sortedness=False).drop("date")
             names.append(name)
-    return out.with_columns(pl.coalesce(*names).alias("tso")).drop(*names, "_sym")
+    tso = pl.coalesce(*names) if names else pl.lit(None, pl.Int64())
+    return out.with_columns(tso.alias("tso")).drop(*names, "_sym")
 
 
 def _runs(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -258,7 +268,7 @@ class Computation:
         unknown = unknown.join(pl.DataFrame({"start_idx": pl.int_range(0, days.len(), eager=True, dtype=pl.Int64()),
                                              "first_possible": days}), on="start_idx").select(
             "cusip", "symbol", "first_possible", "max_fails").sort("first_possible", "cusip")
-        daily = pl.concat(self.daily).sort("cusip", "idx") if self.daily else pl.DataFrame()
+        daily = pl.concat(self.daily) if self.daily else pl.DataFrame()
         return ThresholdResult(spells, unknown.cast(UNKNOWN_SCHEMA), daily, days, self.params)
 
 

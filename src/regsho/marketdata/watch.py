@@ -38,7 +38,7 @@ def watch(result: ThresholdResult, d: dt.date, cns: pl.DataFrame | None = None,
                          f"({days[0]}..{days[-1]})" if days.len() else "no fails data")
     spells = result.spells
     listed = spells.filter((pl.col("start") <= d) & (pl.col("end").is_null() | (pl.col("end") >= d)))
-    tagged, runs = _runs(result.daily.filter(pl.col("qualifies")))
+    tagged, runs = _runs(result.daily.filter(pl.col("qualifies")).sort("cusip", "idx"))
     today = tagged.filter(pl.col("idx") == hit).join(runs.select("run", "run_start"), on="run")
     pending = today.with_columns((pl.col("idx") - pl.col("run_start") + 1).alias("run_day")).filter(
         pl.col("run_day") < p.days).join(listed.select("cusip"), on="cusip", how="anti").select(
