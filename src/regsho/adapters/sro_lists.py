@@ -136,10 +136,10 @@ def _check_trailer(path: str | Path, line: int, stamp: dt.datetime, d: dt.date |
     return d
 
 
-def _split(path: str | Path, line: int, text: str, n: int, trailing_pipe: bool) -> list[str]:
+def _split(path: str | Path, line: int, text: str, n: int, filler_last: bool) -> list[str]:
     """A row's fields; a name holding ``|`` is rejoined (the name is the only free-text field, second)."""
     parts = text.split("|")
-    if trailing_pipe and len(parts) == n - 1:
+    if filler_last and len(parts) == n - 1:
         parts.append("")  # the empty Filler's trailing "|" dropped by an editor
     if len(parts) < n:
         raise InputError(path, line, None, f"a row needs {n} '|'-separated fields, this one has {len(parts)}", text)

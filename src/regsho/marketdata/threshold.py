@@ -95,33 +95,60 @@ def norm_symbol(col: pl.Expr) -> pl.Expr:
     return col.str.to_uppercase().str.replace_all(r"[.\-/ ^]", "")
 
 
-def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True, slots=True)
+class PreparedShares:
+    """Shares-outstanding counts split once for joining: per kind of key, the securities with one count (a hash
+    join gives it on every date) and those with several (an as-of join by date)."""
+
+    single: tuple[tuple[str, pl.DataFrame], ...]
+    dated: tuple[tuple[str, pl.DataFrame], ...]
+
+    @staticmethod
+    def of(shares: pl.DataFrame) -> PreparedShares:
+        s = shares.with_columns(pl.when(pl.col("key_kind") == "symbol").then(norm_symbol(pl.col("key")))
+                                .otherwise(pl.col("key")).alias("key"))
+        single, dated = [], []
+        for kind, by in (("cusip", "cusip"), ("symbol", "_sym")):
+            right = s.filter(pl.col("key_kind") == kind).with_columns(pl.len().over("key").alias("_n"))
+            one = right.filter(pl.col("_n") == 1).select(pl.col("key").alias(by), pl.col("shares"))
+            many = right.filter(pl.col("_n") > 1).select(pl.col("key").alias(by),
+                                                         pl.col("date").fill_null(_FAR_PAST), "shares").sort("date")
+            if one.height:
+                single.append((by, one))
+            if many.height:
+                dated.append((by, many))
+        return PreparedShares(tuple(single), tuple(dated))
+
+
+def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame | PreparedShares) -> pl.DataFrame:
     """``rows`` (settlement_date, cusip, symbol, ...) with ``tso``: the count in force on the date, by CUSIP first,
     then by symbol; a count dated after the date is used when none precedes it; null when none is known."""
-    left = rows.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
-    s = shares.with_columns(pl.when(pl.col("key_kind") == "symbol").then(norm_symbol(pl.col("key")))
-                            .otherwise(pl.col("key")).alias("key"))
-    out = left
+    prep = shares if isinstance(shares, PreparedShares) else PreparedShares.of(shares)
+    out = rows
+    if any(by == "_sym" for by, _ in (*prep.single, *prep.dated)):
+        out = out.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
     names = []
-    for kind, by in (("cusip", "cusip"), ("symbol", "_sym")):
-        right = s.filter(pl.col("key_kind") == kind)
-        if right.height == 0:
-            continue
-        if right["date"].null_count() == right.height:  # undated snapshot: one count per security
-            name = f"_tso_{kind}"
-            out = out.join(right.select(pl.col("key").alias(by), pl.col("shares").alias(name)).unique(by),
-                           on=by, how="left")
-            names.append(name)
-            continue
-        right = right.select(pl.col("key").alias(by), pl.col("date").fill_null(_FAR_PAST), "shares").sort("date")
+    for i, (by, one) in enumerate(prep.single):
+        name = f"_tso_one_{i}"
+        out = out.join(one.rename({"shares": name}), on=by, how="left")
+        names.append(name)
+    for i, (by, many) in enumerate(prep.dated):
         out = out.sort("settlement_date")
         for strategy in ("backward", "forward"):
-            name = f"_tso_{kind}_{strategy}"
-            out = out.join_asof(right.rename({"shares": name}), left_on="settlement_date", right_on="date", by=by,
+            name = f"_tso_{strategy}_{i}"
+            out = out.join_asof(many.rename({"shares": name}), left_on="settlement_date", right_on="date", by=by,
                                 strategy=strategy, check_sortedness=False).drop("date")
             names.append(name)
-    tso = pl.coalesce(*names) if names else pl.lit(None, pl.Int64())
-    return out.with_columns(tso.alias("tso")).drop(*names, "_sym")
+    # precedence: CUSIP before symbol; within a kind a security has either one count or several
+    order = sorted(names, key=lambda n: 0 if _kind_of(n, prep) == "cusip" else 1)
+    tso = pl.coalesce(*order) if order else pl.lit(None, pl.Int64())
+    return out.with_columns(tso.alias("tso")).drop(*names, *(["_sym"] if "_sym" in out.columns else []))
+
+
+def _kind_of(name: str, prep: PreparedShares) -> str:
+    i = int(name.rsplit("_", 1)[1])
+    by = (prep.single if "_one_" in name else prep.dated)[i][0]
+    return "cusip" if by == "cusip" else "symbol"
 
 
 def _runs(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -184,7 +211,7 @@ class Computation:
     chunk and the clusters still open, not the history."""
 
     def __init__(self, shares: pl.DataFrame, cal: Calendars | None = None, keep_daily: bool = True) -> None:
-        self.shares = shares
+        self.shares = PreparedShares.of(shares)
         self.cal = cal or default_calendars()
         self.keep_daily = keep_daily
         self.params: ThresholdParams | None = None
