@@ -76,7 +76,7 @@ def _point_in_time(p: Path, raw: pl.DataFrame, cols: dict[str, str]) -> pl.DataF
     out = parsed.select(pl.lit(kind).alias("key_kind"),
                         pl.col("key").str.to_uppercase().alias("key"),
                         "date", "shares")
-    dup = out.select(pl.struct("key", "date").is_duplicated()).to_series()
+    dup = out.select(~pl.struct("key", "date").is_first_distinct()).to_series()
     i = _first_bad(dup)
     if i is not None:
         raise InputError(p, i + 2, date_col, f"a second count for {parsed['key'][i]} on the same date", parsed["d"][i])
