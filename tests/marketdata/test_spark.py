@@ -55,13 +55,17 @@ def test_spark_reads_sec_files_like_the_adapter(spark: Any, tmp_path: Path) -> N
 
     p = tmp_path / "cnsfails202101b.txt"
     p.write_bytes(b"SETTLEMENT DATE|CUSIP|SYMBOL|QUANTITY (FAILS)|DESCRIPTION|PRICE\r\n"
-                  b"20210126|36467W109|GME|2099572|GAMESTOP | CORP|76.79\r\n"
+                  b"20210126|36467W109|GME|2099572|GAMESTOP | CORP |76.79\r\n"
                   b"20210126|00162Q452||12000|ALERIAN MLP ETF|.\r\n"
                   b"Trailer record count 2\r\nTrailer total quantity of shares 2111572\r\n")
     got = pl.from_arrow(read_fails(spark, [p]).toArrow())
     assert isinstance(got, pl.DataFrame)
     want = sec_fails.read_file(p)
     assert got.sort("cusip").equals(want.sort("cusip"))
-    p.write_text(p.read_text().replace("2099572", "20x"))
-    with pytest.raises(InputError, match="QUANTITY"):
-        read_fails(spark, [p])
+    for old, new, field in (("2099572", "20x", "QUANTITY"), ("20210126|3", "20210231|3", "SETTLEMENT DATE"),
+                            ("|GAMESTOP | CORP |76.79", "", "6 '\\|'-separated")):
+        bad = tmp_path / f"bad{len(field)}" / "cnsfails202101b.txt"
+        bad.parent.mkdir()
+        bad.write_text(p.read_text().replace(old, new))
+        with pytest.raises(InputError, match=field):
+            read_fails(spark, [bad])

@@ -26,9 +26,12 @@ def session(app: str = "regsho", cores: int = 2) -> SparkSession:
     """A local Spark session sized for one machine (no UI, few shuffle partitions)."""
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master(f"local[{cores}]").appName(app)
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(cores * 2))
-            .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g").getOrCreate())
+    spark = (SparkSession.builder.master(f"local[{cores}]").appName(app)
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", str(cores)).config("spark.sql.session.timeZone", "UTC")
+             .config("spark.driver.memory", "2g").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def from_polars(spark: SparkSession, df: pl.DataFrame) -> DataFrame:
@@ -52,7 +55,8 @@ def _attach_shares(big: DataFrame, shares: DataFrame) -> DataFrame:
     rid = ["cusip", "settlement_date"]  # one fails row per security and day
     out = rows
     for kind, col in (("cusip", "cusip"), ("symbol", "_sym")):
-        cand = rows.select(*rid, F.col(col).alias("key")).join(s.filter(F.col("key_kind") == kind), on="key")
+        cand = rows.select(*rid, F.col(col).alias("key")).join(F.broadcast(s.filter(F.col("key_kind") == kind)),
+                                                               on="key")
         best = cand.groupBy(*rid).agg(
             F.max(F.when(F.col("sdate") <= F.col("settlement_date"), F.struct("sdate", "shares"))).alias("b"),
             F.min(F.when(F.col("sdate") > F.col("settlement_date"), F.struct("sdate", "shares"))).alias("f"))
