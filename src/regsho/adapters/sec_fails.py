@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -344,11 +346,17 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     files = [f for f in files if not (f.suffix.lower() == ".zip" and f.stem.lower() in stems)]
     if not files:
         return pl.DataFrame(schema=SCHEMA)
-    blobs = [read_bytes(f) for f in files]
+    def load(f: Path) -> tuple[bytes, tuple[pl.DataFrame | None, dict[str, int]]]:
+        data = read_bytes(f)
+        return data, _fast(data, f)
+
+    # pyarrow and Polars release the GIL: two files at a time keep both cores busy between pyarrow's blocks
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, len(files))) as pool:
+        loaded = list(pool.map(load, files))
+    blobs = [data for data, _ in loaded]
     parts: list[pl.DataFrame] = []
     expect: list[tuple[int, int, int, int, int]] = []  # file, year, month, trailer count, trailer total (-1: none)
-    for i, (f, data) in enumerate(zip(files, blobs, strict=True)):
-        df, trailers = _fast(data, f)
+    for i, (f, (data, (df, trailers))) in enumerate(zip(files, loaded, strict=True)):
         if df is None:  # a row only Python can split (a '|' in a description) or a bad value
             df, trailers = parse(data, f), {}  # raises with the line and field, or reads it
         else:
