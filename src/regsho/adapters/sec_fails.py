@@ -337,8 +337,8 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     """Every fails file of a folder (or list) as one table (in file order, not sorted); a settlement date given by
     two files is an error.
 
-    All files are read by pyarrow and checked together in one pass of vectorised expressions; a file that fails
-    any check is read again on the precise path (``parse``), which names its line and field.
+    Each file is read by pyarrow and checked in one pass of vectorised expressions (two files at a time); a file
+    that fails any check is read again on the precise path (``parse``), which names its line and field.
     """
     files = fail_files(where)
     # A zip and its unzipped text side by side are the same file: read the text.
@@ -346,67 +346,56 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     files = [f for f in files if not (f.suffix.lower() == ".zip" and f.stem.lower() in stems)]
     if not files:
         return pl.DataFrame(schema=SCHEMA)
-    def load(f: Path) -> tuple[bytes, tuple[pl.DataFrame | None, dict[str, int]]]:
-        data = read_bytes(f)
-        return data, _fast(data, f)
-
-    # pyarrow and Polars release the GIL: two files at a time keep both cores busy between pyarrow's blocks
+    # pyarrow and Polars release the GIL: two files at a time keep both cores busy, checks included
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, len(files))) as pool:
-        loaded = list(pool.map(load, files))
-    blobs = [data for data, _ in loaded]
+        loaded = list(pool.map(_load_checked, files))
     parts: list[pl.DataFrame] = []
-    expect: list[tuple[int, int, int, int, int]] = []  # file, year, month, trailer count, trailer total (-1: none)
-    for i, (f, (data, (df, trailers))) in enumerate(zip(files, loaded, strict=True)):
-        if df is None:  # a row only Python can split (a '|' in a description) or a bad value
-            df, trailers = parse(data, f), {}  # raises with the line and field, or reads it
-        else:
-            df = df.with_columns(_to_dates())
-        m = NAME_RE.match(f.name)
-        expect.append((i, int(m.group(1)) if m else -1, int(m.group(2)) if m else -1, trailers.get("count", -1),
-                       trailers.get("total", -1)))
-        parts.append(df.with_columns(pl.lit(i, pl.UInt16()).alias("_file")))
-    both = pl.concat(parts, rechunk=False, how="vertical_relaxed").lazy()
-    files_t = pl.DataFrame(expect, schema={"_file": pl.UInt16(), "_y": pl.Int32(), "_m": pl.Int8(),
-                                           "_count": pl.Int64(), "_total": pl.Int64()}, orient="row").lazy()
-    bad_row = pl.any_horizontal(
-        pl.col("settlement_date").is_null(), pl.col("quantity").is_null(), pl.col("quantity") < 0,
-        ~pl.col("cusip").str.contains(_CHECKS[1][2]), pl.col("symbol").str.len_chars() > 20,
-        pl.col("price") < 0, ~pl.col("price").is_finite())
-    per_file = both.group_by("_file").agg(
-        bad_row.any().alias("bad"), pl.len().alias("n"), pl.col("quantity").sum().alias("q"),
-        pl.col("settlement_date").min().alias("d0"), pl.col("settlement_date").max().alias("d1")).join(
-        files_t, on="_file").with_columns((
-        ((pl.col("_count") >= 0) & (pl.col("_count") != pl.col("n")))
-        | ((pl.col("_total") >= 0) & (pl.col("_total") != pl.col("q")))
-        | ((pl.col("_y") >= 0) & ((pl.col("d0").dt.year() != pl.col("_y")) | (pl.col("d1").dt.year() != pl.col("_y"))
-                                  | (pl.col("d0").dt.month() != pl.col("_m"))
-                                  | (pl.col("d1").dt.month() != pl.col("_m")))) | pl.col("bad").fill_null(True)
-    ).alias("bad"))
-    keys = both.select((pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).n_unique().alias("k"),
-                       pl.len().alias("n"))
-    per_file_df, keys_df = pl.collect_all([per_file, keys])
-    suspects = sorted(per_file_df.filter(pl.col("bad"))["_file"].to_list())
-    for i in suspects:
-        parse(blobs[i], files[i])  # raises with the line and field
-    rows = per_file_df.sort("d0").select("_file", "d0", "d1").rows()
-    for (_, _, prev_end), (i, start, _) in itertools.pairwise(rows):
-        if start <= prev_end:
-            clash = _overlap(both, int(i))
-            raise InputError(files[int(i)], None, FIELDS[0], "settlement date also given by another file", clash)
-    if keys_df["k"][0] != keys_df["n"][0]:
-        for i in range(len(files)):
-            parse(blobs[i], files[i])
-    if suspects:
-        raise InputError(files[(suspects or [0])[0]], None, None, "a row is refused by the checks over all files")
-    return both.drop("_file").with_columns(
-        pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol")).alias("symbol")).collect()
+    spans: list[tuple[int, object, object]] = []
+    for i, (f, (data, df)) in enumerate(zip(files, loaded, strict=True)):
+        if df is None:  # a check failed, or a row only Python can split (a '|' in a description)
+            df = parse(data, f)  # raises with the line and field, or reads it
+        if df.height:
+            spans.append((i, df["settlement_date"].min(), df["settlement_date"].max()))
+        parts.append(df)
+    # rows are unique within each file; across files no settlement date may appear twice
+    spans.sort(key=lambda t: (t[1], t[0]))
+    for (j, _, prev_end), (i, start, _) in itertools.pairwise(spans):
+        if start <= prev_end:  # type: ignore[operator]
+            clash = _overlap(parts[i], parts[j])
+            raise InputError(files[i], None, FIELDS[0], f"settlement date also given by {files[j].name}", clash)
+    return pl.concat(parts, how="vertical_relaxed")
 
 
-def _overlap(both: pl.LazyFrame, i: int) -> str:
-    days = both.group_by("settlement_date").agg(pl.col("_file").n_unique().alias("n"), (pl.col("_file") == i).any()
-                                                .alias("mine")).filter((pl.col("n") > 1) & pl.col("mine"))
-    got = days.sort("settlement_date").collect()
-    return got["settlement_date"][0].isoformat() if got.height else "?"
+_BAD_ROW: Final = pl.any_horizontal(
+    pl.col("settlement_date").is_null(), pl.col("quantity").is_null(), pl.col("quantity") < 0,
+    ~pl.col("cusip").str.contains(_CHECKS[1][2]), pl.col("symbol").str.len_chars() > 20,
+    pl.col("price") < 0, ~pl.col("price").is_finite())
+
+
+def _load_checked(f: Path) -> tuple[bytes, pl.DataFrame | None]:
+    """A file read on the fast path and checked in one pass: its table, or None for the precise path."""
+    data = read_bytes(f)
+    df, trailers = _fast(data, f)
+    if df is None:
+        return data, None
+    df = df.with_columns(_to_dates())
+    st = df.select(_BAD_ROW.any().alias("bad"), pl.len().alias("n"), pl.col("quantity").sum().alias("q"),
+                   pl.col("settlement_date").min().alias("d0"), pl.col("settlement_date").max().alias("d1"),
+                   (pl.col("cusip").hash(7) ^ pl.col("settlement_date").cast(pl.UInt64())).n_unique().alias("k")
+                   ).row(0, named=True)
+    m = NAME_RE.match(f.name)
+    wrong_month = m is not None and st["n"] and any(
+        (d.year, d.month) != (int(m.group(1)), int(m.group(2))) for d in (st["d0"], st["d1"]) if d is not None)
+    if (st["bad"] or st["k"] != st["n"] or wrong_month or trailers.get("count", st["n"]) != st["n"]
+            or trailers.get("total", st["q"] or 0) != (st["q"] or 0)):
+        return data, None
+    return data, df.with_columns(pl.when(pl.col("symbol") == "").then(None).otherwise(pl.col("symbol"))
+                                 .alias("symbol"))
+
+
+def _overlap(a: pl.DataFrame, b: pl.DataFrame) -> str:
+    both = a.select("settlement_date").unique().join(b.select("settlement_date").unique(), on="settlement_date")
+    return both["settlement_date"].min().isoformat() if both.height else "?"  # type: ignore[union-attr]
 
 
 def covered_days(fails: pl.DataFrame) -> pl.Series:
