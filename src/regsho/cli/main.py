@@ -30,6 +30,7 @@ from regsho.adapters.output import bulk, write_json
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
 from regsho.cli import surveil as surveil_cli
+from regsho.cli.data import register as register_data_commands
 from regsho.cli.store import bench_store_cmd, store_app
 from regsho.law import reasons as rc
 from regsho.law.decision import Decision
@@ -51,6 +52,7 @@ bench_app.command("store")(bench_store_cmd)
 app.add_typer(store_app, name="store")
 app.command("surveil")(surveil_cli.surveil_cmd)
 bench_app.command("surveillance")(surveil_cli.bench_cmd)
+register_data_commands(app, bench_app)
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]

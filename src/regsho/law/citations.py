@@ -91,3 +91,11 @@ NASDAQ_4613 = "Nasdaq Rule 4613(a)(2) (now Nasdaq Equity 2, Section 5(a)(2))"
 SEC_STUB_QUOTES = "SEC press release 2010-216; Release 34-63255, 75 FR 69484 (2010)"
 CIRCUIT_BREAKER_EXPANSION = "FINRA Regulatory Notice 11-37 (2011)"
 MM_QUOTE_BANDS = FINRA_6272 + "; " + NASDAQ_4613
+
+# -- threshold data (marketdata) --
+R203_C6_I = CFR + "203(c)(6)(i)"
+R203_C6_III = CFR + "203(c)(6)(iii)"
+SRO_LIST_TIMING = ("Nasdaq Trader, Reg SHO threshold list (one file per trade date, created about 23:00 ET); "
+                   "CHX threshold securities (published by 11:00 p.m. CT of each settlement day); NYSE Arca public "
+                   "information (no list on bank holidays)")
+FAQ_THRESHOLD_DAY1 = "SEC Reg SHO FAQ 5.1/6.1 (2005): the 13 days count from the first day on the list"

@@ -165,6 +165,11 @@ TABLE: Final[tuple[ParamValue, ...]] = (
                "principal buys and sells within 80% of balance (|buy - sell| / (buy + sell))"),
     ParamValue("mm.review.min_principal_shares", _d("2005-01-03"), 1000, c.FINRA_2023_REPORT,
                "the balance test needs at least 1,000 principal shares in the period"),
+    # -- threshold data (marketdata) --
+    ParamValue("threshold.list_effective_trading_days", _d("2005-01-03"), 1, c.SRO_LIST_TIMING,
+               "a list dated D reflects settlement data through D and governs trading from the next trading day"),
+    ParamValue("threshold.first_list_day", _d("2005-01-03"), 1, c.FAQ_THRESHOLD_DAY1,
+               "the list's own date D is day 1 of the 13 consecutive settlement days of 203(b)(3)"),
 )
 
 
