@@ -9,9 +9,11 @@ from tests.conftest import ROOT
 
 def test_readme_python_example() -> None:
     text = (ROOT / "README.md").read_text()
-    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    *code, last = [line for line in block.splitlines() if line.strip()]
-    expr, _, expected = last.partition("#")
-    scope: dict[str, object] = {}
-    exec("\n".join(code), scope)
-    assert repr(eval(expr, scope)) == expected.strip()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        *code, last = [line for line in block.splitlines() if line.strip()]
+        expr, _, expected = last.partition("#")
+        scope: dict[str, object] = {}
+        exec("\n".join(code), scope)
+        assert repr(eval(expr, scope)) == expected.strip()
