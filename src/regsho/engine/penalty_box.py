@@ -119,8 +119,7 @@ class PenaltyBox:
         if box is None:
             box = self._new_box(ob.bd, ob.symbol, rule, ob.threshold, ob.deadline)
             if not box.threshold:
-                box.bought = sum(q for t, q in self.purchases.get((ob.bd, ob.symbol), ())
-                                 if r204_b.counts_toward_release(t, box.count_from))
+                box.bought = sum(q for _, q in self._since(box))
         box.need += ob.missed_qty
         box.obligations.append(ob)
         bound = r204_b.bound_broker_dealers(ob.bd, self.participant, self.clears_for, self.certified(ob),
@@ -199,7 +198,11 @@ class PenaltyBox:
     def _new_box(self, owner: str, symbol: str, rule: str, threshold: bool, count_from: dt.datetime) -> Box:
         box = Box(f"PB{len(self.boxes) + 1}", owner, symbol, rule, threshold, count_from, 0)
         self.boxes.append(box)
-        self._at.setdefault((owner, symbol), []).append(box)
+        boxes = self._at.setdefault((owner, symbol), [])
+        # Boxes that ended before this one starts can no longer bind or be extended: keep the index short, so
+        # the cost of a purchase or a miss does not grow with history.
+        boxes[:] = [b for b in boxes if b.until is None or b.until > count_from]
+        boxes.append(box)
         return box
 
     def _add_period(self, box: Box, bd: str, start: dt.datetime) -> None:

@@ -167,12 +167,17 @@ class GateShell:
     ) -> None:
         """Impose a pre-borrow period on a broker-dealer in a security (from the close-out engine, or from a
         204(c) notice received), naming the period and the obligations behind it."""
-        self.snap.pre_borrow_periods.setdefault((bd, symbol), []).append((rule, start, until, period, obligations))
+        periods = self.snap.pre_borrow_periods.setdefault((bd, symbol), [])
+        if periods:
+            # periods that ended before this one starts never bind again (time only moves forward)
+            periods[:] = [p for p in periods if p[2] is None or p[2] > start]
+        periods.append((rule, start, until, period, obligations))
 
     def end_pre_borrow(self, bd: str, symbol: str, rule: str, start: dt.datetime, until: dt.datetime) -> None:
         """Set the end of the open period of ``rule`` that started at ``start``."""
         periods = self.snap.pre_borrow_periods.get((bd, symbol), [])
-        for i, (r, s, u, pid, obs) in enumerate(periods):
+        for i in range(len(periods) - 1, -1, -1):  # the open period is a recent one
+            r, s, u, pid, obs = periods[i]
             if r == rule and s == start and u is None:
                 periods[i] = (r, s, until, pid, obs)
                 return
