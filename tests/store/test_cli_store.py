@@ -142,3 +142,22 @@ def test_a_database_without_the_schema_is_refused_in_one_line(db_url: str, tmp_p
                  ("store", "verify"), ("store", "void", "FIRM", "3", "--why", "x")):
         err = _fails(2, *args, "--db", db_url)
         assert err.count("\n") == 1 and "store init" in err, err
+
+
+def test_explain_works_on_a_stored_book(tmp_path: Path) -> None:
+    from regsho.cli.main import app as main_app
+
+    db = str(tmp_path / "books.db")
+    example = Path(__file__).resolve().parents[2] / "src" / "regsho" / "examples" / "01_locate_desk_day.yaml"
+    assert runner.invoke(main_app, ["store", "init", "--db", db]).exit_code == 0
+    assert runner.invoke(main_app, ["store", "import", str(example), "--db", db]).exit_code == 0
+    from regsho.adapters.scenario import load
+
+    sc = load(example)
+    book = sc.firm.id
+    order = next(se.event.id for se in sc.events if type(se.event).__name__ == "Order")
+    res = runner.invoke(main_app, ["store", "explain", book, order, "--db", db])
+    assert res.exit_code == 0, res.output
+    assert f"Order {order}" in res.output and "Cites:" in res.output
+    missing = runner.invoke(main_app, ["store", "explain", book, "NO_SUCH_ORDER", "--db", db])
+    assert missing.exit_code == 2

@@ -186,6 +186,26 @@ def store_replay_cmd(
     _dump(r.to_json())
 
 
+@store_app.command("explain")
+def store_explain_cmd(
+    book: Annotated[str, typer.Argument(help="Book name.")],
+    order_id: Annotated[str, typer.Argument(help="The order to explain.")],
+    db: DbOption = "regsho.db",
+) -> None:
+    """Verify, then explain one order's decision in a stored book, in plain words with its citations and facts."""
+    from regsho.cli.explain import explain_decision
+
+    st = _open(db)
+    r = _run(lambda: st.replay_book(book))
+    d = r.decision(order_id)
+    if d is None:
+        known = ", ".join(x.order for x in r.decisions[:20]) or "none"
+        Console(stderr=True).print(f"book {book}: no order {order_id!r} (orders: {known})", markup=False,
+                                   highlight=False)
+        raise typer.Exit(2)
+    explain_decision(d, Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160))
+
+
 @store_app.command("export")
 def store_export_cmd(
     book: Annotated[str, typer.Argument(help="Book name.")],
