@@ -90,12 +90,18 @@ def decide(order: Order, snap: Snapshot) -> Decision:
     symbol = order.symbol
     side = order.side
     qty = order.qty
-    ident = (order.account, symbol, side, qty, order.price)
-    problem = _invalid(order)
-    if problem is not None:
-        return Decision(order.id, at, REJECT, _INVALID_REASONS, _CODES[r.INVALID_ORDER].cites,
-                        (("qty", qty), ("side", side), ("price", order.price), ("nbb", order.nbb)),
-                        (), ((r.INVALID_ORDER, problem),), None, _EMPTY, *ident)
+    price = order.price
+    nbb = order.nbb
+    ident = (order.account, symbol, side, qty, price)
+    # the common case passes these plain checks; _invalid says what is wrong otherwise
+    if (type(qty) is not int or qty <= 0 or side not in _SIDES
+            or (price is not None and not (type(price) is Decimal and price.is_finite() and price > _ZERO))
+            or (nbb is not None and not (type(nbb) is Decimal and nbb.is_finite() and nbb > _ZERO))):
+        problem = _invalid(order)
+        if problem is not None:
+            return Decision(order.id, at, REJECT, _INVALID_REASONS, _CODES[r.INVALID_ORDER].cites,
+                            (("qty", qty), ("side", side), ("price", price), ("nbb", nbb)),
+                            (), ((r.INVALID_ORDER, problem),), None, _EMPTY, *ident)
     sec = snap.securities.get(symbol)
     acct = snap.accounts.get(order.account)
     if sec is None or acct is None:
@@ -121,6 +127,7 @@ def decide(order: Order, snap: Snapshot) -> Decision:
 
 
 _SIDES = frozenset(Side)
+_ZERO = Decimal(0)
 _INVALID_REASONS: tuple[str, ...] = (r.INVALID_ORDER,)
 
 
