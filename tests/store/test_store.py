@@ -7,34 +7,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests.conftest import EXAMPLES
+from tests.store.tamper import DAY1, DAY2
 
 from regsho.adapters.results_json import decision_json
 from regsho.adapters.scenario import ScenarioError, load, loads
 from regsho.app.replay import replay
 from regsho.store import Store, StoreError
-
-DAY1 = """
-version: 1
-name: day one
-firm: {id: FIRM}
-securities: {XYZ: {}}
-accounts: {A1: {bd: FIRM, type: customer}}
-events:
-  - {at: "2024-06-03T08:00", type: locate, id: L1, account: A1, symbol: XYZ, qty: 1000}
-  - {at: "2024-06-03T09:45", type: order, id: O1, account: A1, symbol: XYZ, side: sell_short, qty: 600, locate: L1}
-  - {at: "2024-06-03T09:46", type: fill, order: O1, qty: 600}
-"""
-
-DAY2 = """
-version: 1
-name: day two
-firm: {id: FIRM}
-securities: {XYZ: {}, ABC: {}}
-accounts: {A1: {bd: FIRM, type: customer}}
-events:
-  - {at: "2024-06-04T09:45", type: order, id: O2, account: A1, symbol: XYZ, side: sell_short, qty: 100, locate: L1}
-  - {at: "2024-06-04T09:46", type: order, id: O3, account: A1, symbol: ABC, side: buy, qty: 100}
-"""
 
 
 def _count(st: Store) -> int:
