@@ -11,7 +11,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "regsho"
 
 INNER = ("core", "law", "calendars", "rules", "engine")
-OUTER = ("adapters", "store", "reports", "cli", "app", "service", "marketdata", "surveillance", "bench")
+OUTER = ("adapters", "store", "reports", "cli", "app", "service", "web", "demo", "marketdata", "surveillance",
+         "bench")
 #: formats and I/O libraries the inner layers must not touch
 FORMATS = ("yaml", "json", "csv", "sqlalchemy", "alembic", "jinja2", "markdown_it", "typer", "rich", "msgspec",
            "orjson", "pyarrow", "polars", "duckdb", "pyspark", "httpx", "fastapi", "starlette")
