@@ -933,3 +933,84 @@ def _build(rec: sch.Document, name: str) -> Scenario:
         append(ScenarioEvent(i, etype, event))
     return Scenario(name, title, cite, firm, securities, accounts, tuple(out), expect, bds)
 
+
+
+# -- a live book's events, one at a time -----------------------------------------------------------------------
+
+_EVENT_DECODER = msgspec.json.Decoder(sch.AnyEvent)
+
+
+class EventReader:
+    """Read a live book's events one at a time, validated exactly as the events of a file appended to the book
+    (the same schema, the same checks, ids already used by the book refused). ``forget`` takes back an event the
+    engine then refused, so that its id may be used again."""
+
+    def __init__(self, sc: Scenario) -> None:
+        self.name = sc.path
+        self.ctx = _Ctx(sc.path, sc.firm, sc.securities, sc.accounts, sc.bds
+                        or frozenset((sc.firm.id, *sc.firm.clears_for)))
+        self.last: dt.datetime | None = None
+        self._prev: dt.datetime | None = None
+        self.count = len(sc.events)
+        for se in sc.events:
+            self._remember(se.event)
+            self.last = se.event.at
+
+    def _remember(self, e: ev.Event) -> None:
+        c = self.ctx
+        if isinstance(e, ev.Order):
+            c.seen_orders.add(e.id)
+        elif isinstance(e, ev.LocateGrant):
+            c.seen_locates.add(e.id)
+        elif isinstance(e, ev.PreBorrow):
+            c.seen_pre_borrows.add(e.id)
+        elif isinstance(e, ev.CloseOut):
+            c.seen_close_outs.add(e.id)
+
+    def forget(self, e: ev.Event) -> None:
+        """Take back the event read last (the engine refused it): its id is free again, the time is as before."""
+        self.last = self._prev
+        self.count -= 1
+        c = self.ctx
+        if isinstance(e, ev.Order):
+            c.seen_orders.discard(e.id)
+        elif isinstance(e, ev.LocateGrant):
+            c.seen_locates.discard(e.id)
+        elif isinstance(e, ev.PreBorrow):
+            c.seen_pre_borrows.discard(e.id)
+        elif isinstance(e, ev.CloseOut):
+            c.seen_close_outs.discard(e.id)
+
+    def read(self, raw: object, where: str = "") -> ev.Event:
+        """One event: JSON bytes or an already-decoded mapping in scenario form. Raises ``ScenarioError``
+        naming ``where`` and the field."""
+        if isinstance(raw, sch.AnyEvent):
+            return self._build(raw, where)
+        try:
+            s = _EVENT_DECODER.decode(raw) if isinstance(raw, bytes) else msgspec.convert(raw, sch.AnyEvent)
+        except msgspec.ValidationError as e:
+            text = str(e)
+            m = _AT_RE.fullmatch(text)
+            fld = m.group(2).lstrip(".") if m and m.group(2) else None
+            raise ScenarioError(self.name, where, fld or None, m.group(1) if m else text) from None
+        except (msgspec.DecodeError, RecursionError) as e:
+            raise ScenarioError(self.name, where, None, f"not a JSON event: {e}") from None
+        return self._build(s, where)
+
+    def _build(self, s: Any, where: str) -> ev.Event:
+        etype, build = _BUILDERS[type(s)]
+        where = where or f"event ({etype})"
+        try:
+            at = _stamp(s.at.strip())
+        except _Bad as e:
+            raise ScenarioError(self.name, where, "at", str(e)) from None
+        if self.last is not None and at < self.last:
+            raise ScenarioError(self.name, where, "at", f"events out of time order: {at.isoformat()} is before "
+                                                        f"the book's last event ({self.last.isoformat()})")
+        try:
+            event = build(self.ctx, s, at, where)
+        except _Err as e:
+            raise ScenarioError(self.name, where, e.fld, str(e)) from None
+        self._prev, self.last = self.last, at
+        self.count += 1
+        return event

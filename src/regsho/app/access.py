@@ -61,6 +61,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "pages.operations": frozenset({_O, _C, _A}),
     # administration
     "keys.manage": frozenset({_A}),
+    # the live service: opening a book; surveillance verdicts and market-maker status recorded into a book
+    "books.create": frozenset({_A}),
+    "surveillance.write": frozenset({_C, _A}),
 }
 
 

@@ -1,0 +1,771 @@
+"""The HTTP API (``/v1``): FastAPI for the API and its OpenAPI schema; the gate's route ``POST /v1/orders/check``
+is a thin Starlette route decoding with msgspec, so that the framework does not dominate the hot path.
+
+Every write carries an ``Idempotency-Key`` header (a duplicate gets the first answer; the store holds the event
+once), is checked against the one access table (``regsho.app.access``) and is recorded with who submitted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Annotated, Any
+
+import msgspec
+import orjson
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+from starlette.routing import Route
+
+from regsho.adapters import results_json as rj
+from regsho.adapters import schema as sch
+from regsho.adapters.scenario import ScenarioError
+from regsho.app.access import Principal, allowed
+from regsho.app.views import BookView
+from regsho.core import events as ev
+from regsho.law import reasons as rc
+from regsho.service.auth import KeyRing, authenticate
+from regsho.service.live import Answers, LiveBook, Refused, fingerprint
+from regsho.store import AlreadyImported, Store, StoreError
+from regsho.store.live import LiveLog
+
+log = logging.getLogger("regsho.service")
+JSON = "application/json"
+MAX_KEY = 200
+
+
+# -- the service ------------------------------------------------------------------------------------------------
+
+
+class LiveService:
+    """The store, the live books, the keys and the answers kept for idempotency keys."""
+
+    def __init__(self, db: str | Store, *, books: Sequence[str] | None = None,
+                 reference_max_age: dt.timedelta | None = dt.timedelta(hours=24),
+                 idempotency_window: dt.timedelta = dt.timedelta(hours=24), snapshot_every: int = 50_000,
+                 snapshot_seconds: float = 300.0, probe_seconds: float = 1.0, max_pending: int = 20_000,
+                 behind_seconds: float = 2.0, timeout: float = 5.0) -> None:
+        self.store = db if isinstance(db, Store) else Store(db, timeout=timeout)
+        self.live = LiveLog(self.store)
+        self.keyring = KeyRing(self.store)
+        self.answers = Answers(idempotency_window)
+        self.wanted = list(books) if books else None
+        self.reference_max_age = reference_max_age
+        self.snapshot_every = snapshot_every
+        self.snapshot_seconds = snapshot_seconds
+        self.probe_seconds = probe_seconds
+        self.max_pending = max_pending
+        self.behind_seconds = behind_seconds
+        self.books: dict[str, LiveBook] = {}
+        self.store_error: str | None = "not started"
+        self.started = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _book(self, name: str) -> LiveBook:
+        return LiveBook(name, self.store, self.live, self.answers, reference_max_age=self.reference_max_age,
+                        snapshot_every=self.snapshot_every, snapshot_seconds=self.snapshot_seconds,
+                        max_pending=self.max_pending, behind_seconds=self.behind_seconds)
+
+    def _open(self) -> None:
+        self.store.migrate()
+        self.keyring.reload()
+        names = self.wanted if self.wanted is not None else self.store.books()
+        since = dt.datetime.now(dt.UTC) - self.answers.window
+        for name in names:
+            b = self._book(name)
+            b.load()
+            self.answers.load(self.live.recent_answers(name, since))
+            self.books[name] = b
+        self.store_error = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._open)
+        for b in self.books.values():
+            await b.start()
+        self.started = True
+        self._tasks.append(asyncio.create_task(self._probe(), name="regsho store probe"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for b in self.books.values():
+            await b.stop()
+        self.store.close()
+
+    async def _probe(self) -> None:
+        """Every ``probe_seconds``: can the store be written (the writer's lock taken and let go)? Books whose
+        commit failed are reloaded from the store once it can; keys are re-read now and then."""
+        loop = asyncio.get_running_loop()
+        n = 0
+        while True:
+            await asyncio.sleep(self.probe_seconds)
+            try:
+                await loop.run_in_executor(None, self.live.probe)
+                self.store_error = None
+            except Exception as e:
+                self.store_error = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+                continue
+            for b in self.books.values():
+                await b.recover_if_needed()
+            n += 1
+            if n % max(1, int(self.keyring.refresh / self.probe_seconds)) == 0:
+                with contextlib.suppress(Exception):
+                    await loop.run_in_executor(None, self.keyring.reload)
+
+    def book(self, name: str | None) -> LiveBook:
+        if name is None:
+            if len(self.books) == 1:
+                return next(iter(self.books.values()))
+            names = ", ".join(sorted(self.books)) or "none"
+            raise Refused(400 if self.books else 404, f"name the book (?book=...): this service keeps {names}")
+        b = self.books.get(name)
+        if b is None:
+            raise Refused(404, f"no book {name!r} (books: {', '.join(sorted(self.books)) or 'none'})")
+        return b
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.started:
+            out.append("starting")
+        if self.store_error is not None:
+            out.append(f"the store cannot be written: {self.store_error}")
+        for b in self.books.values():
+            if b.failed is not None:
+                out.append(f"book {b.name}: {b.failed}")
+            behind = b.behind
+            if behind is not None:
+                out.append(f"book {b.name}: the writer is behind ({behind})")
+        return out
+
+    async def create_book(self, doc: dict[str, Any], by: str) -> LiveBook:
+        loop = asyncio.get_running_loop()
+        name = doc.get("book") or (doc.get("firm") or {}).get("id")
+        if not isinstance(name, str) or not name:
+            raise Refused(422, "a book needs firm.id (or book)", field="firm")
+        if name in self.books:
+            raise Refused(409, f"book {name} already exists")
+        body = {k: v for k, v in doc.items() if k != "book"}
+        body.setdefault("version", 1)
+        body["events"] = []
+        try:
+            await loop.run_in_executor(None, lambda: self.store.import_document(body, f"api:{name}", name, by=by))
+        except AlreadyImported:
+            pass
+        except ScenarioError as e:
+            raise Refused(422, str(e).split(": ", 1)[-1], field=e.field) from None
+        except StoreError as e:
+            raise Refused(409, str(e)) from None
+        b = self._book(name)
+        await loop.run_in_executor(None, b.load)
+        await b.start()
+        self.books[name] = b
+        return b
+
+
+class LiveSource:
+    """The live books as readers see them (``regsho.app.views.BookSource``): each view is the live engine and its
+    ledger; ``updated_at`` is the time of the last event applied."""
+
+    def __init__(self, service: LiveService) -> None:
+        self.service = service
+
+    def books(self) -> list[str]:
+        return sorted(self.service.books)
+
+    def view(self, name: str) -> BookView:
+        b = self.service.books.get(name)
+        if b is None:
+            raise KeyError(name)
+        return b.view()
+
+
+# -- request helpers -----------------------------------------------------------------------------------------
+
+
+class CheckRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An order to check, in the scenario's order form; ``at`` defaults to the service's clock."""
+
+    id: sch.Text
+    account: sch.Text
+    symbol: sch.Text
+    side: ev.Side
+    qty: sch.Qty
+    price: sch.Price | None = None
+    nbb: sch.Price | None = None
+    locate: sch.Text | None = None
+    bona_fide_mm: bool | None = None
+    exempt: sch.Text | None = None
+    at: str | None = None
+    book: str | None = None
+
+
+_CHECK = msgspec.json.Decoder(CheckRequest)
+
+
+def _service(request: Request) -> LiveService:
+    svc: LiveService = request.app.state.service
+    return svc
+
+
+def _refusal(r: Refused) -> Response:
+    return Response(r.body, r.status, media_type=JSON)
+
+
+def require(request: Request, action: str) -> Principal:
+    p = authenticate(request)
+    if p is None:
+        raise HTTPException(401, "an API key is needed (X-API-Key, Authorization: Bearer, or the regsho_key cookie)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not allowed(p.role, action):
+        raise HTTPException(403, f"{p.name} ({p.role.value}) may not {action.replace('.', ' ')}")
+    return p
+
+
+def _idem(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise Refused(400, "every write needs an Idempotency-Key header (a new random value per request; a retry "
+                           "sends the same one)")
+    if len(key) > MAX_KEY:
+        raise Refused(400, f"the Idempotency-Key is longer than {MAX_KEY} characters")
+    return key.strip()
+
+
+async def _write(request: Request, op: str, payload: Any, p: Principal, key: str | None, book: str | None,
+                 body: bytes) -> Response:
+    svc = _service(request)
+    try:
+        b = svc.book(book)
+        k = _idem(key)
+        status, data = await b.submit(op, payload, p, k, fingerprint(request.url.path, body))
+    except Refused as r:
+        return _refusal(r)
+    return Response(data, status, media_type=JSON)
+
+
+async def _json_object(request: Request) -> tuple[dict[str, Any], bytes]:
+    body = await request.body()
+    try:
+        obj = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError as e:
+        raise Refused(422, f"the body is not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise Refused(422, "the body is a JSON object")
+    return obj, body
+
+
+def _event_schema(etype: str, fixed: Iterable[str] = ()) -> dict[str, Any]:
+    """The request body of an event route: the scenario schema's event, ``at`` optional, ``type`` and the fields
+    the path gives left out."""
+    _, comps = msgspec.json.schema_components([sch.EVENT_TYPES[etype]], ref_template="#/components/schemas/{name}")
+    s = dict(next(iter(comps.values())))
+    drop = {"type", *fixed}
+    props = {k: v for k, v in s.get("properties", {}).items() if k not in drop}
+    req = [k for k in s.get("required", []) if k not in drop and k != "at"]
+    props["at"] = {"type": "string", "description": "event time (ISO 8601); default: the service's clock"}
+    return {"type": "object", "properties": props, "required": req, "additionalProperties": False}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+
+
+_ERR = {"description": "refused", "content": {JSON: {"schema": {"type": "object", "properties": {
+    "error": {"type": "string"}}, "required": ["error"]}}}}
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "recorded (or the first answer to this idempotency key)"},
+    400: _ERR, 401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR, 422: _ERR, 503: _ERR}
+_READ_RESPONSES: dict[int | str, dict[str, Any]] = {400: _ERR, 401: _ERR, 403: _ERR, 404: _ERR, 503: _ERR}
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="a new random value per write; a "
+                                       "retry sends the same one")]
+BookQ = Annotated[str | None, Query(description="the book (default: the only one)")]
+
+
+def explanation(d: dict[str, Any]) -> list[str]:
+    """A decision in plain words: the outcome, each reason with its meaning and detail."""
+    verb = "accepted" if d["action"] == "accept" else "rejected"
+    lines = [f"Order {d['order']} at {d['at']} was {verb}."]
+    for code in d["reasons"]:
+        r = rc.CODES.get(code)
+        detail = d["details"].get(code)
+        text = f"{code}: {r.meaning if r else code}" + (f" ({detail})" if detail else "")
+        if r:
+            text += f" [{'; '.join(r.cites)}]"
+        lines.append(text)
+    if d.get("locate"):
+        lines.append(f"Locate used: {d['locate']}.")
+    return lines
+
+
+# -- the app --------------------------------------------------------------------------------------------------
+
+
+def create_app(db: str | Store | LiveService, *, routers: Iterable[APIRouter] = (), **options: Any) -> FastAPI:
+    """The service's FastAPI app over the store ``db`` (a path, a URL or a ``Store``). ``routers`` are included
+    as they are (the dashboard's, under ``/dashboard``). ``options`` go to ``LiveService``."""
+    service = db if isinstance(db, LiveService) else LiveService(db, **options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(title="regsho", version="1", lifespan=lifespan,
+                  description="The live Regulation SHO book: the pre-trade gate, locates, lists, settlement, "
+                              "decisions and the audit trail.")
+    app.state.service = service
+    app.state.keyring = service.keyring
+    app.state.source = LiveSource(service)
+    _routes(app)
+    for r in routers:
+        app.include_router(r)
+    _hot_routes(app, service)
+    return app
+
+
+def _hot_routes(app: FastAPI, service: LiveService) -> None:
+    """The gate's route and the empty route next to it (the benchmark's baseline), as plain Starlette routes."""
+    ring = service.keyring
+
+    async def check(request: Request) -> Response:
+        h = request.headers
+        k = h.get("x-api-key")
+        p = authenticate(request) if k is None else ring.principal(k)
+        if p is None:
+            return Response(b'{"error":"an API key is needed"}', 401, media_type=JSON)
+        if not allowed(p.role, "orders.check"):
+            return Response(orjson.dumps({"error": f"{p.name} ({p.role.value}) may not check orders"}), 403,
+                            media_type=JSON)
+        body = await request.body()
+        try:
+            req = _CHECK.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            return Response(orjson.dumps({"error": f"bad order: {e}"}), 422, media_type=JSON)
+        try:
+            b = service.book(req.book or request.query_params.get("book"))
+            key = _idem(h.get("idempotency-key"))
+            status, data = await b.submit("event", req, p, key, fingerprint("/v1/orders/check", body))
+        except Refused as r:
+            return _refusal(r)
+        return Response(data, status, media_type=JSON)
+
+    async def empty(request: Request) -> Response:
+        return Response(b"{}", 200, media_type=JSON)
+
+    app.router.routes.insert(0, Route("/v1/orders/check", check, methods=["POST"]))
+    app.router.routes.insert(1, Route("/v1/empty", empty, methods=["GET", "POST"]))
+
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = base()
+        _, comps = msgspec.json.schema_components([CheckRequest], ref_template="#/components/schemas/{name}")
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(comps)
+        schema["paths"]["/v1/orders/check"] = {"post": {
+            "summary": "Check an order (the pre-trade gate): the decision with reasons, citations, facts and the "
+                       "locate used",
+            "operationId": "check_order",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY}},
+                           {"name": "book", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "$ref": "#/components/schemas/CheckRequest"}}}},
+            "responses": {str(k): v for k, v in _WRITE_RESPONSES.items()},
+        }}
+        schema["paths"]["/v1/empty"] = {"get": {"summary": "An empty answer (the benchmark's baseline)",
+                                               "operationId": "empty", "responses": {"200": {
+                                                   "description": "{}"}}}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _routes(app: FastAPI) -> None:
+    r = APIRouter()
+
+    @r.get("/health", responses={503: _ERR})
+    async def health(request: Request) -> JSONResponse:
+        """Healthy only while every book can take writes and the store can be written."""
+        problems = _service(request).problems()
+        if problems:
+            return JSONResponse({"status": "unhealthy", "problems": problems}, 503)
+        return JSONResponse({"status": "ok"})
+
+    @r.get("/ready", responses={503: _ERR})
+    async def ready(request: Request) -> JSONResponse:
+        """Ready once every book is loaded and the store can be written."""
+        svc = _service(request)
+        problems = svc.problems()
+        if problems:
+            return JSONResponse({"ready": False, "problems": problems}, 503)
+        return JSONResponse({"ready": True, "books": {n: {"events": b.state.events if b.state else 0,
+                                                          "loaded": b.loaded.how if b.loaded else None}
+                                                      for n, b in svc.books.items()}})
+
+    # -- books -------------------------------------------------------------------------------------------
+
+    @r.get("/v1/books", responses=_READ_RESPONSES)
+    async def books(request: Request) -> dict[str, Any]:
+        require(request, "decisions.read")
+        svc = _service(request)
+        return {"books": [{"name": n, "firm": b.state.engine.book.firm.id if b.state else None,
+                           "events": b.state.events if b.state else 0, "failed": b.failed}
+                          for n, b in sorted(svc.books.items())]}
+
+    @r.post("/v1/books", responses=_WRITE_RESPONSES, openapi_extra=_body({"type": "object", "properties": {
+        "book": {"type": "string"}, "name": {"type": "string"},
+        "firm": {"type": "object"}, "securities": {"type": "object"}, "accounts": {"type": "object"}},
+        "required": ["firm", "securities", "accounts"]}))
+    async def create_book(request: Request, idempotency_key: IdemKey = None) -> Response:
+        """Open a new live book from a scenario header (firm, securities, accounts)."""
+        p = require(request, "books.create")
+        try:
+            _idem(idempotency_key)
+            doc, _ = await _json_object(request)
+            b = await _service(request).create_book(doc, f"{p.name} ({p.role.value})")
+        except Refused as e:
+            return _refusal(e)
+        return JSONResponse({"book": b.name, "events": b.state.events if b.state else 0})
+
+    # -- events: one route per kind ------------------------------------------------------------------------
+
+    def event_route(path: str, etype: str, action: str, summary: str, fixed: tuple[str, ...] = ()) -> None:
+        async def handler(request: Request, idempotency_key: IdemKey = None, book: BookQ = None) -> Response:
+            p = require(request, action)
+            try:
+                obj, body = await _json_object(request)
+            except Refused as e:
+                return _refusal(e)
+            for f in fixed:
+                obj[f] = request.path_params[f]
+            obj["type"] = etype
+            return await _write(request, "event", obj, p, idempotency_key, book, body)
+
+        handler.__doc__ = summary
+        r.add_api_route(path, handler, methods=["POST"], summary=summary, responses=_WRITE_RESPONSES,
+                        openapi_extra=_body(_event_schema(etype, fixed)), name=f"post_{etype}_{len(fixed)}")
+
+    event_route("/v1/orders/{order}/fill", "fill", "orders.fill", "Record a fill of an order", ("order",))
+    event_route("/v1/orders/{order}/cancel", "cancel", "orders.cancel", "Cancel the open rest of an order",
+                ("order",))
+    event_route("/v1/locates", "locate", "locates.grant", "Grant a locate")
+    event_route("/v1/pre-borrows", "pre_borrow", "locates.grant", "Record a pre-borrow")
+    event_route("/v1/lists/etb", "etb_list", "lists.upload", "Upload the easy-to-borrow list")
+    event_route("/v1/lists/htb", "htb_list", "lists.upload", "Upload the hard-to-borrow list")
+    event_route("/v1/lists/threshold", "threshold_list", "lists.upload", "Upload the threshold securities list")
+    event_route("/v1/lists/ssr", "ssr", "lists.upload", "Record a Rule 201 trigger")
+    event_route("/v1/positions", "position", "settlement.write", "Set an account's position")
+    event_route("/v1/fails", "fail", "settlement.write", "Record a fail to deliver")
+    event_route("/v1/cns", "cns", "settlement.write", "Record a CNS fail position")
+    event_route("/v1/close-outs", "close_out", "settlement.write", "Record a close-out")
+    event_route("/v1/allocations", "allocate", "settlement.write", "Allocate an obligation to a correspondent")
+    event_route("/v1/certifications", "certify", "settlement.write", "Record a 204(e)/(f) certification")
+    event_route("/v1/attestations", "attestation", "settlement.write", "Record a 204T attestation")
+    event_route("/v1/pre-borrow-required", "pre_borrow_required", "settlement.write",
+                "Record a pre-borrow requirement (e.g. from a clearing firm's 204(c) notice)")
+    event_route("/v1/market-making/status", "mm_status", "surveillance.write", "Record market-maker status")
+    event_route("/v1/market-making/verdicts", "mm_verdict", "surveillance.write",
+                "Record a market-making surveillance verdict")
+
+    @r.post("/v1/lists/{kind}/file", responses=_WRITE_RESPONSES, openapi_extra={"requestBody": {
+        "required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}, "at": {"type": "string"}}, "required": ["file"]}}}}})
+    async def upload_list(request: Request, kind: Annotated[str, Path(pattern="^(etb|htb|threshold)$")],
+                          idempotency_key: IdemKey = None, book: BookQ = None) -> Response:
+        """Upload a list as a text file: symbols separated by spaces, commas or new lines; '#' starts a comment;
+        a first line 'Symbol|...' (an SRO file's header) is skipped and only each line's first field is read."""
+        p = require(request, "lists.upload")
+        try:
+            form = await request.form()
+        except Exception as e:  # a malformed multipart body
+            return _refusal(Refused(422, f"not a form upload: {e}"))
+        f = form.get("file")
+        if f is None or isinstance(f, str):
+            return _refusal(Refused(422, "no file in the upload (field 'file')", field="file"))
+        raw = await f.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return _refusal(Refused(422, f"{f.filename}: not UTF-8 text", field="file"))
+        symbols = _symbols_of(text)
+        at = form.get("at")
+        obj: dict[str, Any] = {"type": f"{kind}_list", "symbols": symbols}
+        if isinstance(at, str) and at:
+            obj["at"] = at
+        return await _write(request, "event", obj, p, idempotency_key, book, raw + str(at).encode())
+
+    @r.post("/v1/events", responses=_WRITE_RESPONSES, openapi_extra=_body({"type": "object", "properties": {
+        "type": {"type": "string", "enum": sorted(sch.EVENT_TYPES)}}, "required": ["type"]}))
+    async def any_event(request: Request, idempotency_key: IdemKey = None, book: BookQ = None) -> Response:
+        """Record any event in scenario form (the role needed depends on its type)."""
+        try:
+            obj, body = await _json_object(request)
+        except Refused as e:
+            return _refusal(e)
+        action = EVENT_ACTIONS.get(str(obj.get("type")))
+        if action is None:
+            require(request, "decisions.read")
+            return _refusal(Refused(422, f"unknown event type {obj.get('type')!r} (known: "
+                                         f"{', '.join(sorted(EVENT_ACTIONS))})", field="type"))
+        p = require(request, action)
+        return await _write(request, "event", obj, p, idempotency_key, book, body)
+
+    # -- overrides and corrections ------------------------------------------------------------------------
+
+    @r.post("/v1/orders/{order}/override", responses=_WRITE_RESPONSES, openapi_extra=_body({
+        "type": "object", "properties": {"reason": {"type": "string", "minLength": 1}}, "required": ["reason"]}))
+    async def override(request: Request, order: str, idempotency_key: IdemKey = None,
+                       book: BookQ = None) -> Response:
+        """Ask to override a rejected order (compliance); it takes effect once a second approver approves it."""
+        p = require(request, "orders.override")
+        try:
+            obj, body = await _json_object(request)
+            reason = obj.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise Refused(422, "say why the rejection is overridden (reason)", field="reason")
+        except Refused as e:
+            return _refusal(e)
+        return await _write(request, "override", {"order": order, "reason": reason.strip()}, p, idempotency_key,
+                            book, body)
+
+    @r.post("/v1/orders/{order}/override/approve", responses=_WRITE_RESPONSES)
+    async def approve(request: Request, order: str, idempotency_key: IdemKey = None,
+                      book: BookQ = None) -> Response:
+        """Approve an override as the second approver (compliance or admin, not the one who asked)."""
+        p = require(request, "orders.approve_override")
+        return await _write(request, "approve", {"order": order}, p, idempotency_key, book, b"")
+
+    # -- locates ------------------------------------------------------------------------------------------
+
+    @r.post("/v1/locates/requests", responses=_WRITE_RESPONSES, openapi_extra=_body({
+        "type": "object", "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 200},
+                                         "account": {"type": "string"}, "symbol": {"type": "string"},
+                                         "qty": {"type": "integer", "minimum": 1}},
+        "required": ["id", "account", "symbol", "qty"], "additionalProperties": False}))
+    async def locate_request(request: Request, idempotency_key: IdemKey = None, book: BookQ = None) -> Response:
+        """Ask the locate desk for a locate; the desk grants it with the same id (POST /v1/locates)."""
+        p = require(request, "locates.request")
+        try:
+            obj, body = await _json_object(request)
+            b = _service(request).book(book)
+            st = b._ready_state()
+            req = _locate_request(obj, st.engine.book.accounts, st.engine.book.securities)
+        except Refused as e:
+            return _refusal(e)
+        return await _write(request, "request", req, p, idempotency_key, book, body)
+
+    @r.get("/v1/locates/requests", responses=_READ_RESPONSES)
+    async def locate_requests(request: Request, book: BookQ = None) -> Any:
+        require(request, "locates.read")
+        try:
+            st = _service(request).book(book)._ready_state()
+        except Refused as e:
+            return _refusal(e)
+        locs = st.engine.gate.snap.locates
+        return {"requests": [{**q, "status": "granted" if q["id"] in locs else q["status"]}
+                             for q in st.requests.values()]}
+
+    @r.get("/v1/locates", responses=_READ_RESPONSES)
+    async def locates(request: Request, book: BookQ = None, symbol: str | None = None,
+                      account: str | None = None) -> Any:
+        """Every locate with its usage."""
+        require(request, "locates.read")
+        try:
+            st = _service(request).book(book)._ready_state()
+        except Refused as e:
+            return _refusal(e)
+        return {"locates": [_locate_json(x) for x in st.engine.gate.snap.locates.values()
+                            if (symbol is None or x.symbol == symbol) and (account is None or x.account == account)]}
+
+    @r.get("/v1/locates/{locate}", responses=_READ_RESPONSES)
+    async def locate_usage(request: Request, locate: str, book: BookQ = None) -> Any:
+        """One locate: granted, consumed by short sales, freed, left."""
+        require(request, "locates.read")
+        try:
+            st = _service(request).book(book)._ready_state()
+        except Refused as e:
+            return _refusal(e)
+        x = st.engine.gate.snap.locates.get(locate)
+        if x is None:
+            return _refusal(Refused(404, f"no locate {locate}"))
+        return _locate_json(x)
+
+    # -- records the engine made ----------------------------------------------------------------------------
+
+    def ledger_route(path: str, action: str, what: str) -> None:
+        async def handler(request: Request, book: BookQ = None, status: str | None = None,
+                          due_before: str | None = None, symbol: str | None = None) -> Any:
+            require(request, action)
+            try:
+                st = _service(request).book(book)._ready_state()
+            except Refused as e:
+                return _refusal(e)
+            led = st.ledger
+            if what == "obligations":
+                items = [rj.obligation_json(o) for o in led.obligations]
+                if status is not None:
+                    items = [o for o in items if o["status"] == status]
+                if due_before is not None:
+                    items = [o for o in items if o["deadline"] < due_before]
+            elif what == "pre_borrow":
+                items = [rj.period_json(x) for x in led.periods]
+            elif what == "notices":
+                items = [rj.notice_json(x) for x in led.notices]
+            else:
+                items = [rj.finding_json(x) for x in led.findings]
+            if symbol is not None:
+                items = [x for x in items if x.get("symbol") == symbol]
+            return {what: items}
+
+        r.add_api_route(path, handler, methods=["GET"], responses=_READ_RESPONSES, name=f"get_{what}")
+
+    ledger_route("/v1/obligations", "settlement.read", "obligations")
+    ledger_route("/v1/pre-borrow", "settlement.read", "pre_borrow")
+    ledger_route("/v1/notices", "settlement.read", "notices")
+    ledger_route("/v1/findings", "records.read", "findings")
+
+    @r.get("/v1/decisions", responses=_READ_RESPONSES)
+    async def decisions(request: Request, book: BookQ = None,
+                        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+        """Decisions, newest first."""
+        require(request, "decisions.read")
+        try:
+            st = _service(request).book(book)._ready_state()
+        except Refused as e:
+            return _refusal(e)
+        ds = st.ledger.decisions
+        end = max(0, len(ds) - offset)
+        picked = ds[max(0, end - limit):end][::-1]
+        return {"total": len(ds), "decisions": [_decision_out(st, d) for d in picked]}
+
+    @r.get("/v1/decisions/{order}", responses=_READ_RESPONSES)
+    async def decision(request: Request, order: str, book: BookQ = None) -> Any:
+        """One decision with its explanation, who submitted the order, and any override."""
+        require(request, "decisions.read")
+        try:
+            st = _service(request).book(book)._ready_state()
+        except Refused as e:
+            return _refusal(e)
+        d = st.ledger.decision(order)
+        if d is None:
+            return _refusal(Refused(404, f"no decision on order {order}"))
+        return _decision_out(st, d, explain=True)
+
+    # -- the audit trail ----------------------------------------------------------------------------------
+
+    @r.get("/v1/audit/verify", responses=_READ_RESPONSES)
+    async def audit_verify(request: Request) -> Any:
+        """Walk the whole chain from the first record (and against the signed checkpoint, if configured)."""
+        require(request, "audit.read")
+        svc = _service(request)
+        try:
+            res = await asyncio.get_running_loop().run_in_executor(None, svc.store.verify)
+        except StoreError as e:
+            return _refusal(Refused(503, str(e)))
+        return {"ok": res.ok, "records": res.records, "message": res.message, "head": {
+            "seq": res.head.seq, "hash": res.head.hash},
+            "problems": [{"seq": p.seq, "what": p.what} for p in res.problems]}
+
+    @r.get("/v1/audit/export", responses=_READ_RESPONSES)
+    async def audit_export(request: Request, book: BookQ = None) -> Any:
+        """Every record of the book in the order written, with what later happened to each."""
+        require(request, "audit.read")
+        svc = _service(request)
+        try:
+            name = svc.book(book).name
+            hist = await asyncio.get_running_loop().run_in_executor(None, svc.store.history, name)
+        except Refused as e:
+            return _refusal(e)
+        except StoreError as e:
+            return _refusal(Refused(503, str(e)))
+        return {"book": name, "records": hist}
+
+    app.include_router(r)
+
+
+EVENT_ACTIONS: dict[str, str] = {
+    "order": "orders.check", "fill": "orders.fill", "cancel": "orders.cancel", "locate": "locates.grant",
+    "pre_borrow": "locates.grant", "etb_list": "lists.upload", "htb_list": "lists.upload",
+    "threshold_list": "lists.upload", "ssr": "lists.upload", "position": "settlement.write",
+    "fail": "settlement.write", "cns": "settlement.write", "close_out": "settlement.write",
+    "allocate": "settlement.write", "certify": "settlement.write", "attestation": "settlement.write",
+    "pre_borrow_required": "settlement.write", "mm_status": "surveillance.write",
+    "mm_verdict": "surveillance.write",
+}
+
+
+def _symbols_of(text: str) -> list[str]:
+    out: list[str] = []
+    for n, line in enumerate(text.splitlines()):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "|" in line:
+            first = line.split("|", 1)[0].strip()
+            if n == 0 and first.lower() == "symbol":
+                continue
+            if first:
+                out.append(first)
+            continue
+        out.extend(s for s in line.replace(",", " ").split() if s)
+    return out
+
+
+def _locate_request(obj: dict[str, Any], accounts: Any, securities: Any) -> dict[str, Any]:
+    extra = set(obj) - {"id", "account", "symbol", "qty"}
+    if extra:
+        raise Refused(422, f"unknown field(s) {', '.join(sorted(extra))}", field=sorted(extra)[0])
+    for f in ("id", "account", "symbol"):
+        if not isinstance(obj.get(f), str) or not obj[f].strip() or len(obj[f]) > MAX_KEY:
+            raise Refused(422, f"{f}: expected text", field=f)
+    q = obj.get("qty")
+    if not isinstance(q, int) or isinstance(q, bool) or q <= 0:
+        raise Refused(422, "qty: expected a positive whole number", field="qty")
+    if obj["account"] not in accounts:
+        raise Refused(422, f"unknown account {obj['account']!r}", field="account")
+    if obj["symbol"] not in securities:
+        raise Refused(422, f"unknown symbol {obj['symbol']!r}", field="symbol")
+    return {"id": obj["id"], "account": obj["account"], "symbol": obj["symbol"], "qty": q}
+
+
+def _locate_json(x: Any) -> dict[str, Any]:
+    return {"id": x.id, "account": x.account, "symbol": x.symbol, "qty": x.qty, "granted_at": x.granted_at.isoformat(),
+            "good_until": x.good_until.isoformat(), "day": x.day, "source": x.source, "fresh": x.fresh,
+            "freed": x.freed, "consumed": x.consumed, "executed": x.executed, "left": x.fresh + x.freed,
+            "status": x.status.value}
+
+
+def _decision_out(st: Any, d: Any, explain: bool = False) -> dict[str, Any]:
+    out = rj.decision_json(d)
+    out["submitted_by"] = st.submitted.get(d.order)
+    ov = st.overrides.get(d.order)
+    out["override"] = ov
+    if explain:
+        lines = explanation(out)
+        if ov is not None:
+            if ov["status"] == "approved":
+                lines.append(f"Overridden: requested by {ov['requested_by']} at {ov['requested_at']} and approved "
+                             f"by {ov['approved_by']} at {ov['approved_at']}; reason: {ov['reason']}.")
+            else:
+                lines.append(f"Override requested by {ov['requested_by']} at {ov['requested_at']} (reason: "
+                             f"{ov['reason']}), awaiting a second approver.")
+        out["explanation"] = lines
+    return out
+
+
+Factory = Callable[..., FastAPI]

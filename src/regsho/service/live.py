@@ -1,0 +1,569 @@
+"""The live book: one writer per book keeps the engine's state in memory and makes every input event and every
+decision durable before anyone is answered.
+
+Requests are queued to the book's writer task. The writer takes everything queued, applies each event to the
+engine in arrival order, appends all their records (and the answers kept for their idempotency keys) to the store
+in one transaction, and only then answers them: group commit. While one batch commits, the next one queues. If the
+commit fails, nobody of the batch is told anything was recorded, the book stops taking writes (it fails closed)
+and reloads its state from the store — the only state that was ever acknowledged.
+
+A restart loads the latest engine snapshot (kept in the store, tied to the seq and hash of the last record it
+includes, checked against the chain and its own digest) and replays only the records after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from regsho import __version__
+from regsho.adapters import results_json as rj
+from regsho.adapters import schema as sch
+from regsho.adapters.scenario import EventReader, ScenarioError
+from regsho.adapters.scenario_dump import dump_event, event_type
+from regsho.app.access import Principal
+from regsho.app.replay import book_of, replay
+from regsho.app.views import BookView
+from regsho.calendars import ET, CalendarRangeError
+from regsho.core import events as ev
+from regsho.core.records import Effects
+from regsho.engine.book import BookEngine
+from regsho.engine.errors import EngineInputError
+from regsho.engine.gate import GateError
+from regsho.engine.ledger import Ledger
+from regsho.law.params import RegimeError
+from regsho.store import Store, StoreError
+from regsho.store.chain import Point
+from regsho.store.live import Answer, LiveLog, Record, body_json
+
+log = logging.getLogger("regsho.service")
+
+#: Snapshots are taken by, and only restored into, the same engine (pickled state).
+SNAPSHOT_VERSION = f"regsho {__version__} state 1"
+
+
+class Refused(Exception):
+    """A request answered without writing anything: an HTTP status and a JSON body."""
+
+    def __init__(self, status: int, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.body = orjson.dumps({"error": error, **extra})
+
+
+@dataclass
+class State:
+    """What a book is in memory, and what a snapshot holds."""
+
+    engine: BookEngine
+    ledger: Ledger
+    reader: EventReader
+    #: order id -> who submitted it
+    submitted: dict[str, str] = field(default_factory=dict)
+    #: order id -> the override record (requested and approved)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: locate request id -> the request
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: int = 0
+
+
+@dataclass(slots=True)
+class Item:
+    """One queued write. ``op`` is ``event`` (``payload`` an event struct or mapping in scenario form),
+    ``override``, ``approve`` or ``request`` (a mapping)."""
+
+    op: str
+    payload: Any
+    principal: Principal
+    key: str
+    fingerprint: str
+    future: asyncio.Future[tuple[int, bytes]]
+    source: str = ""
+
+
+def who(p: Principal) -> str:
+    return f"{p.name} ({p.role.value})"
+
+
+def _source(p: Principal, key: str) -> str:
+    return f"api {p.name} ({p.role.value}) key {key}"
+
+
+def _submitter(source: str) -> str:
+    """Who a record's source names (``api NAME (ROLE) key K``), or the source itself for imported records."""
+    if source.startswith("api ") and " key " in source:
+        return source[4:source.rindex(" key ")]
+    return source
+
+
+def effects_json(fx: Effects) -> dict[str, Any]:
+    return {"obligations": [rj.obligation_json(o) for o in fx.obligations],
+            "pre_borrow": [rj.period_json(p) for p in fx.periods],
+            "notices": [rj.notice_json(n) for n in fx.notices],
+            "findings": [rj.finding_json(f) for f in fx.findings]}
+
+
+# -- loading a book ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    state: State
+    point: Point
+    how: str
+    replayed: int
+    seconds: float
+
+
+def _apply_row(st: State, r: Any) -> None:
+    """Bring ``st`` forward by one stored record (an event, an override, a locate request)."""
+    if r.kind == "event":
+        body = orjson.loads(r.body)
+        e = st.reader.read(body, f"record {r.seq}")
+        fx = st.engine.apply(e)
+        if fx:
+            st.ledger.absorb(fx)
+        st.events += 1
+        if isinstance(e, ev.Order):
+            st.submitted[e.id] = _submitter(r.source)
+    elif r.kind == "override":
+        body = orjson.loads(r.body)
+        _override_row(st, r.type, body)
+    elif r.kind == "request":
+        body = orjson.loads(r.body)
+        st.requests[body["id"]] = body
+
+
+def _override_row(st: State, type_: str, body: dict[str, Any]) -> None:
+    if type_ == "requested":
+        st.overrides[body["order"]] = {"order": body["order"], "status": "requested", "reason": body["reason"],
+                                       "requested_by": body["by"], "requested_at": body["at"],
+                                       "approved_by": None, "approved_at": None}
+    elif type_ == "approved":
+        o = st.overrides[body["order"]]
+        o.update(status="approved", approved_by=body["by"], approved_at=body["at"])
+
+
+def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.timedelta | None) -> Loaded:
+    """The book's state as of the store's tail: the latest snapshot that holds plus the records after it, or a
+    replay of the whole book when there is none (or the book was amended since)."""
+    t0 = time.perf_counter()
+    tail = live.verified_tail()
+    snap, why = live.latest_snapshot(name, SNAPSHOT_VERSION)
+    rows: list[Any] = []
+    if snap is not None:
+        rows = live.rows_after(name, snap.seq)
+        if any(r.kind in ("amend", "header") for r in rows):
+            snap, why = None, "the book was amended or its header changed after the snapshot"
+    if snap is not None:
+        state = pickle.loads(snap.state)  # the service's own snapshot, digest and chain point checked
+        if not isinstance(state, State):
+            raise StoreError(f"snapshot of book {name} at record {snap.seq} is not a live book's state")
+        state.engine.gate.snap.reference_max_age = reference_max_age
+        for r in rows:
+            _apply_row(state, r)
+        return Loaded(state, tail, f"snapshot at record {snap.seq}", len(rows), time.perf_counter() - t0)
+    sc = store.load_book(name)
+    engine = BookEngine(book_of(sc), reference_max_age=reference_max_age)
+    result = replay(sc, engine=engine, finish=False)
+    state = State(engine, result.ledger, EventReader(sc), events=len(sc.events))
+    for r in live.book_rows(name, ("event", "override", "request")):
+        if r.kind == "event" and r.type == "order":
+            state.submitted[orjson.loads(r.body)["id"]] = _submitter(r.source)
+        elif r.kind == "override":
+            _override_row(state, r.type, orjson.loads(r.body))
+        elif r.kind == "request":
+            body = orjson.loads(r.body)
+            state.requests[body["id"]] = body
+    return Loaded(state, tail, f"full replay ({why})", len(sc.events), time.perf_counter() - t0)
+
+
+# -- the live book -------------------------------------------------------------------------------------------
+
+
+class LiveBook:
+    """One book, its writer task and its state."""
+
+    def __init__(self, name: str, store: Store, live: LiveLog, answers: Answers, *,
+                 reference_max_age: dt.timedelta | None, snapshot_every: int = 50_000,
+                 snapshot_seconds: float = 300.0, max_pending: int = 20_000, max_batch: int = 2_000,
+                 behind_seconds: float = 2.0) -> None:
+        self.name = name
+        self.store = store
+        self.live = live
+        self.answers = answers
+        self.reference_max_age = reference_max_age
+        self.snapshot_every = snapshot_every
+        self.snapshot_seconds = snapshot_seconds
+        self.max_pending = max_pending
+        self.max_batch = max_batch
+        self.behind_seconds = behind_seconds
+        self.state: State | None = None
+        self.point: Point | None = None
+        self.updated_at = dt.datetime.now(dt.UTC)
+        #: why the book cannot take writes now (None: it can)
+        self.failed: str | None = "not loaded"
+        self.pending: list[Item] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"regsho-writer-{name}")
+        self._commit_started: float | None = None
+        self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
+        self.loaded: Loaded | None = None
+        self.batches = 0
+        self.committed = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def load(self) -> Loaded:
+        loaded = load_book(self.store, self.live, self.name, self.reference_max_age)
+        self.state, self.point, self.loaded = loaded.state, loaded.point, loaded
+        self.updated_at = dt.datetime.now(dt.UTC)
+        self.failed = None
+        if loaded.how.startswith("full replay") and loaded.state.events:
+            self._snapshot_sync()
+        return loaded
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._writer(), name=f"regsho writer {self.name}")
+
+    async def stop(self) -> None:
+        """Answer everything queued, then take a snapshot."""
+        if self._task is not None:
+            self.pending.append(None)  # type: ignore[arg-type]  # the stop mark
+            assert self._wake is not None
+            self._wake.set()
+            await self._task
+            self._task = None
+        if self.failed is None and self._since_snapshot:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._snapshot_sync)
+        self._pool.shutdown(wait=True)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def view(self) -> BookView:
+        st = self._ready_state()
+        at = st.engine.last.astimezone(dt.UTC) if st.engine.last is not None else self.updated_at
+        return BookView(self.name, st.engine.book, st.ledger, at, st.engine, ())
+
+    def _ready_state(self) -> State:
+        if self.state is None:
+            raise Refused(503, f"book {self.name} is not loaded: {self.failed}")
+        return self.state
+
+    @property
+    def behind(self) -> str | None:
+        """Why the writer is behind, if it is: too much queued, or a commit taking too long."""
+        if len(self.pending) >= self.max_pending:
+            return f"{len(self.pending)} writes are queued (limit {self.max_pending})"
+        started = self._commit_started
+        if started is not None and time.monotonic() - started > self.behind_seconds:
+            return f"the store has not finished a commit for {time.monotonic() - started:.1f} s"
+        return None
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def submit(self, op: str, payload: Any, principal: Principal, key: str, fingerprint: str
+               ) -> asyncio.Future[tuple[int, bytes]]:
+        """Queue one write; the future gets (status, JSON body) once it is durable (or refused)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        prior = self.answers.find(key, fingerprint)
+        if prior is not None:
+            if isinstance(prior, asyncio.Future):
+                return prior
+            fut.set_result(prior)
+            return fut
+        if self.failed is not None:
+            raise Refused(503, f"book {self.name} cannot record anything now: {self.failed}; nothing was "
+                               f"recorded, retry with the same idempotency key")
+        behind = self.behind
+        if behind is not None:
+            raise Refused(503, f"the writer of book {self.name} is behind ({behind}); nothing was recorded, retry "
+                               f"with the same idempotency key")
+        self.answers.begin(key, fingerprint, fut)
+        self.pending.append(Item(op, payload, principal, key, fingerprint, fut, _source(principal, key)))
+        wake = self._wake
+        if wake is not None and not wake.is_set():
+            wake.set()
+        return fut
+
+    async def _writer(self) -> None:
+        assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.pending and not stopping:
+                batch = self.pending[:self.max_batch]
+                del self.pending[:self.max_batch]
+                if batch[-1] is None:
+                    batch.pop()
+                    stopping = True
+                await self._commit(loop, batch)
+                if self._since_snapshot and (self._since_snapshot >= self.snapshot_every
+                                             or time.monotonic() - self._snapshot_at >= self.snapshot_seconds):
+                    await loop.run_in_executor(self._pool, self._snapshot_sync)
+            if self.failed is not None and self.state is None:
+                await self._recover(loop)
+
+    async def _commit(self, loop: asyncio.AbstractEventLoop, batch: list[Item]) -> None:
+        if not batch:
+            return
+        st = self.state
+        if st is None or self.failed is not None:
+            why = self.failed or "not loaded"
+            for it in batch:
+                self._finish(it, 503, orjson.dumps({"error": f"book {self.name} cannot record anything now: {why}; "
+                                                             f"nothing was recorded, retry"}), store=False)
+            return
+        records: list[Record] = []
+        done: list[tuple[Item, int, Callable[[int], bytes] | bytes, int | None]] = []
+        for it in batch:
+            try:
+                done.append(self._apply(st, it, records))
+            except Refused as r:
+                done.append((it, r.status, r.body, None))
+        if not records:
+            for it, status, body, _ in done:
+                self._finish(it, status, body if isinstance(body, bytes) else body(0), store=False)
+            return
+        bodies: dict[int, bytes] = {}
+
+        def answers(base: int) -> list[Answer]:
+            out = []
+            for i, (it, status, body, idx) in enumerate(done):
+                data = body if isinstance(body, bytes) else body(base)
+                bodies[i] = data
+                if idx is not None:
+                    out.append(Answer(it.key, it.principal.name, it.fingerprint, idx, status, data.decode("utf-8")))
+            return out
+
+        assert self.point is not None
+        self._commit_started = time.monotonic()
+        try:
+            appended = await loop.run_in_executor(self._pool, self.live.append, self.name, self.point,
+                                                  records, answers)
+        except Exception as e:  # the store refused or is unreachable: nothing of the batch is acknowledged
+            self._commit_started = None
+            why = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+            log.error("book %s: commit failed: %s", self.name, why)
+            self.failed = f"the store could not record the last batch ({why})"
+            self.state = None
+            for it, _, _, _ in done:
+                self._finish(it, 503, orjson.dumps({"error": f"not recorded: {self.failed}; retry with the same "
+                                                             f"idempotency key"}), store=False)
+            return
+        self._commit_started = None
+        self.point = appended.point
+        self.batches += 1
+        self.committed += len(records)
+        self.updated_at = dt.datetime.now(dt.UTC)
+        for i, (it, status, _, idx) in enumerate(done):
+            self._finish(it, status, bodies[i], store=idx is not None)
+
+    def _finish(self, it: Item, status: int, body: bytes, *, store: bool) -> None:
+        if store:
+            self.answers.done(it.key, it.fingerprint, status, body)
+        else:
+            self.answers.drop(it.key)
+        if not it.future.done():
+            it.future.set_result((status, body))
+
+    def _apply(self, st: State, it: Item, records: list[Record]
+               ) -> tuple[Item, int, Callable[[int], bytes] | bytes, int | None]:
+        """Apply one write to the state and add its records; returns the answer (or a function of the first
+        record's seq giving it) and the index of its first record."""
+        if it.op == "event":
+            return self._apply_event(st, it, records)
+        if it.op in ("override", "approve"):
+            return self._apply_override(st, it, records)
+        if it.op == "request":
+            body = dict(it.payload)
+            if body["id"] in st.requests:
+                raise Refused(409, f"locate request {body['id']} already exists")
+            body.update(by=who(it.principal), at=dt.datetime.now(ET).isoformat(), status="requested")
+            idx = len(records)
+            records.append(Record("request", "locate", body["at"], it.source, body_json(body)))
+            st.requests[body["id"]] = body
+            return it, 200, lambda base: orjson.dumps({"book": self.name, "seq": base + idx, "request": body}), idx
+        raise Refused(400, f"unknown operation {it.op}")
+
+    def _apply_event(self, st: State, it: Item, records: list[Record]
+                     ) -> tuple[Item, int, Callable[[int], bytes] | bytes, int | None]:
+        reader = st.reader
+        payload = it.payload
+        if isinstance(payload, dict):
+            if payload.get("at") is None:
+                payload = {**payload, "at": self._clock(reader)}
+        elif not isinstance(payload, sch.Order):  # a check request
+            payload = order_struct(payload, payload.at or self._clock(reader))
+        try:
+            e = reader.read(payload, "request")
+        except ScenarioError as err:
+            raise Refused(422, str(err).split(": ", 1)[-1], field=err.field) from None
+        try:
+            fx = st.engine.apply(e)
+        except (EngineInputError, GateError, RegimeError, CalendarRangeError) as err:
+            reader.forget(e)
+            raise Refused(422, str(err), field=getattr(err, "field", None)) from None
+        if fx:
+            st.ledger.absorb(fx)
+        st.events += 1
+        self._since_snapshot += 1
+        idx = len(records)
+        submitted = who(it.principal)
+        etype = event_type(e)
+        dumped = dump_event(e)
+        records.append(Record("event", etype, dumped["at"], it.source, body_json(dumped)))
+        decision = None
+        if fx.decisions:
+            for d in fx.decisions:
+                dj = rj.decision_json(d)
+                dj["submitted_by"] = submitted
+                records.append(Record("decision", d.action, dj["at"], f"order {d.order}", body_json(dj)))
+                if decision is None:
+                    decision = dj
+        if isinstance(e, ev.Order):
+            st.submitted[e.id] = submitted
+        has_more = bool(fx.obligations or fx.periods or fx.notices or fx.findings)
+        extra = effects_json(fx) if has_more else None
+        name = self.name
+
+        def answer(base: int) -> bytes:
+            out: dict[str, Any] = {"book": name, "seq": base + idx, "type": etype, "submitted_by": submitted,
+                                   "event": dumped, "decision": decision}
+            if extra is not None:
+                out["effects"] = extra
+            return orjson.dumps(out)
+
+        return it, 200, answer, idx
+
+    @staticmethod
+    def _clock(reader: EventReader) -> str:
+        """The service's clock for an event given without a time, never before the book's last event."""
+        t = dt.datetime.now(ET)
+        last = reader.last
+        if last is not None and t < last:
+            t = last
+        return t.isoformat()
+
+    def _apply_override(self, st: State, it: Item, records: list[Record]
+                        ) -> tuple[Item, int, Callable[[int], bytes] | bytes, int | None]:
+        order, p = it.payload["order"], it.principal
+        d = st.ledger.decision(order)
+        if d is None:
+            raise Refused(404, f"no order {order} in book {self.name}")
+        o = st.overrides.get(order)
+        now = dt.datetime.now(ET).isoformat()
+        if it.op == "override":
+            if d.accepted:
+                raise Refused(409, f"order {order} was accepted: only a rejection can be overridden")
+            if o is not None:
+                raise Refused(409, f"order {order} already has an override ({o['status']} by {o['requested_by']})")
+            body = {"order": order, "reason": it.payload["reason"], "by": who(p), "at": now}
+            kind = "requested"
+        else:
+            if o is None:
+                raise Refused(409, f"order {order} has no override to approve: compliance requests one first")
+            if o["status"] == "approved":
+                raise Refused(409, f"the override of order {order} was already approved by {o['approved_by']}")
+            if o["requested_by"] == who(p) or o["requested_by"].split(" (")[0] == p.name:
+                raise Refused(403, f"the override of order {order} was requested by {p.name}: a second, different "
+                                   f"approver must approve it")
+            body = {"order": order, "by": who(p), "at": now}
+            kind = "approved"
+        idx = len(records)
+        records.append(Record("override", kind, now, it.source, body_json(body)))
+        _override_row(st, kind, body)
+        result = dict(st.overrides[order])
+        return it, 200, lambda base: orjson.dumps({"book": self.name, "seq": base + idx, "override": result}), idx
+
+    # -- recovery and snapshots ----------------------------------------------------------------------------
+
+    async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            await loop.run_in_executor(self._pool, self.load)
+            log.warning("book %s: reloaded from the store after a failed commit", self.name)
+        except Exception as e:
+            self.failed = f"reloading from the store failed ({e})"
+
+    async def recover_if_needed(self) -> None:
+        if self.state is None and self.failed is not None and not self.pending and self._task is not None:
+            await self._recover(asyncio.get_running_loop())
+
+    def _snapshot_sync(self) -> None:
+        st, point = self.state, self.point
+        if st is None or point is None:
+            return
+        data = pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self.live.save_snapshot(self.name, point, st.events, SNAPSHOT_VERSION, data)
+        except StoreError as e:  # a snapshot is a cache: failing to keep one loses nothing
+            log.warning("book %s: snapshot not kept: %s", self.name, e)
+            return
+        self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
+
+    def snapshot_now(self) -> None:
+        self._snapshot_sync()
+
+
+class Answers:
+    """The first answer given to every idempotency key within the window, and the keys being answered now."""
+
+    def __init__(self, window: dt.timedelta) -> None:
+        self.window = window
+        self._done: dict[str, tuple[str, int, bytes]] = {}
+        self._inflight: dict[str, tuple[str, asyncio.Future[tuple[int, bytes]]]] = {}
+
+    def load(self, rows: dict[str, tuple[str, int, str, int | None]]) -> None:
+        for k, (fp, status, response, _) in rows.items():
+            self._done[k] = (fp, status, response.encode("utf-8"))
+
+    def find(self, key: str, fingerprint: str) -> tuple[int, bytes] | asyncio.Future[tuple[int, bytes]] | None:
+        d = self._done.get(key)
+        if d is not None:
+            if d[0] != fingerprint:
+                raise Refused(409, f"idempotency key {key} was used for a different request; use a new key")
+            return d[1], d[2]
+        f = self._inflight.get(key)
+        if f is not None:
+            if f[0] != fingerprint:
+                raise Refused(409, f"idempotency key {key} is in use for a different request; use a new key")
+            return f[1]
+        return None
+
+    def begin(self, key: str, fingerprint: str, fut: asyncio.Future[tuple[int, bytes]]) -> None:
+        self._inflight[key] = (fingerprint, fut)
+
+    def done(self, key: str, fingerprint: str, status: int, body: bytes) -> None:
+        self._inflight.pop(key, None)
+        self._done[key] = (fingerprint, status, body)
+
+    def drop(self, key: str) -> None:
+        self._inflight.pop(key, None)
+
+
+def fingerprint(path: str, body: bytes) -> str:
+    return hashlib.sha256(path.encode("utf-8") + b"\x1f" + body).hexdigest()
+
+
+def order_struct(req: Any, at: str) -> sch.Order:
+    """The scenario schema's order from a check request (the event time given, or the service's clock)."""
+    return sch.Order(at=at, id=req.id, account=req.account, symbol=req.symbol, side=req.side, qty=req.qty,
+                     price=req.price, nbb=req.nbb, locate=req.locate, bona_fide_mm=req.bona_fide_mm,
+                     exempt=req.exempt)
