@@ -32,6 +32,8 @@ from regsho.app.replay import ReplayResult, replay
 from regsho.cli import surveil as surveil_cli
 from regsho.cli.data import register as register_data_commands
 from regsho.cli.explain import explain_decision
+from regsho.cli.keys import keys_app
+from regsho.cli.serve import bench_http_cmd, serve_cmd
 from regsho.cli.store import bench_store_cmd, store_app
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ app.add_typer(store_app, name="store")
 app.command("surveil")(surveil_cli.surveil_cmd)
 bench_app.command("surveillance")(surveil_cli.bench_cmd)
 register_data_commands(app, bench_app)
+app.command("serve")(serve_cmd)
+app.add_typer(keys_app, name="keys")
+bench_app.command("http")(bench_http_cmd)
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]
