@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from regsho.adapters import schema as sch
 from regsho.adapters.scenario import ScenarioError
 from regsho.app.access import Principal, allowed
 from regsho.app.views import BookView
+from regsho.calendars import default_calendars
 from regsho.core import events as ev
 from regsho.law import reasons as rc
 from regsho.service.auth import KeyRing, authenticate
@@ -72,6 +74,7 @@ class LiveService:
                         max_pending=self.max_pending, behind_seconds=self.behind_seconds)
 
     def _open(self) -> None:
+        default_calendars()  # built once per process (the engine's calendars), before any book is timed
         self.store.migrate()
         self.keyring.reload()
         names = self.wanted if self.wanted is not None else self.store.books()
@@ -81,6 +84,8 @@ class LiveService:
             b.load()
             self.answers.load(self.live.recent_answers(name, since))
             self.books[name] = b
+        gc.collect()
+        gc.freeze()  # the books' state lives as long as the process: the collector need not walk it again
         self.store_error = None
 
     async def start(self) -> None:
@@ -458,7 +463,8 @@ def _routes(app: FastAPI) -> None:
             return JSONResponse({"ready": False, "problems": problems}, 503)
         return JSONResponse({"ready": True, "books": {n: {
             "events": b.state.events if b.state else 0, "loaded": b.loaded.how if b.loaded else None,
-            "load_seconds": round(b.loaded.seconds, 3) if b.loaded else None, "batches": b.batches,
+            "load_seconds": round(b.loaded.seconds, 3) if b.loaded else None,
+            "load_cpu_seconds": round(b.loaded.cpu_seconds, 3) if b.loaded else None, "batches": b.batches,
             "records": b.committed} for n, b in svc.books.items()}})
 
     # -- books -------------------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ class Loaded:
     how: str
     replayed: int
     seconds: float
+    #: processor time of the load (the process's own work, whatever else the machine is doing)
+    cpu_seconds: float = 0.0
 
 
 def _unpickle(data: bytes) -> Any:
@@ -180,7 +182,7 @@ def _override_row(st: State, type_: str, body: dict[str, Any]) -> None:
 def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.timedelta | None) -> Loaded:
     """The book's state as of the store's tail: the latest snapshot that holds plus the records after it, or a
     replay of the whole book when there is none (or the book was amended since)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     tail = live.verified_tail()
     snap, why = live.latest_snapshot(name, SNAPSHOT_VERSION)
     rows: list[Any] = []
@@ -195,7 +197,8 @@ def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.time
         state.engine.gate.snap.reference_max_age = reference_max_age
         for r in rows:
             _apply_row(state, r)
-        return Loaded(state, tail, f"snapshot at record {snap.seq}", len(rows), time.perf_counter() - t0)
+        return Loaded(state, tail, f"snapshot at record {snap.seq}", len(rows), time.perf_counter() - t0,
+                      time.process_time() - c0)
     sc = store.load_book(name)
     engine = BookEngine(book_of(sc), reference_max_age=reference_max_age)
     result = replay(sc, engine=engine, finish=False)
@@ -208,7 +211,8 @@ def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.time
         elif r.kind == "request":
             body = orjson.loads(r.body)
             state.requests[body["id"]] = body
-    return Loaded(state, tail, f"full replay ({why})", len(sc.events), time.perf_counter() - t0)
+    return Loaded(state, tail, f"full replay ({why})", len(sc.events), time.perf_counter() - t0,
+                  time.process_time() - c0)
 
 
 # -- the live book -------------------------------------------------------------------------------------------
