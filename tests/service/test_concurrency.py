@@ -10,10 +10,10 @@ import uuid
 from typing import Any
 
 import httpx
-
-from regsho.store import Store
 from tests.service.conftest import make_keys, pg_database
 from tests.service.server import serving
+
+from regsho.store import Store
 
 CLIENTS = 32
 PER_CLIENT = 12

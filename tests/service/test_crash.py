@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.service.conftest import HEADER, make_keys
+from tests.service.server import Server
 
 from regsho.adapters.scenario import parse_document
 from regsho.adapters.scenario_dump import dump_event
@@ -22,8 +24,6 @@ from regsho.calendars import ET
 from regsho.core import events as ev
 from regsho.engine.book import BookEngine
 from regsho.store import Store
-from tests.service.conftest import HEADER, make_keys
-from tests.service.server import Server
 
 
 def scripted_day(seed: int = 5, orders: int = 100) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.service.server import Server
 
 from regsho.adapters.results_json import decision_json
 from regsho.adapters.scenario import Scenario
@@ -18,7 +19,6 @@ from regsho.bench.closeouts import build
 from regsho.store import Store
 from regsho.store.keys import add_key
 from regsho.store.live import LiveLog, Record, body_json
-from tests.service.server import Server
 
 
 def _write_year(db: str, sc: Scenario) -> int:
