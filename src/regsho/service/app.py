@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import msgspec
 import orjson
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -331,6 +332,18 @@ def create_app(db: str | Store | LiveService, *, routers: Iterable[APIRouter] = 
                   description="The live Regulation SHO book: the pre-trade gate, locates, lists, settlement, "
                               "decisions and the audit trail.")
     app.state.service = service
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return Response(orjson.dumps({"error": str(exc.detail)}), exc.status_code, exc.headers, media_type=JSON)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"where": ".".join(str(x) for x in e.get("loc", ())), "error": str(e.get("msg", ""))}
+                  for e in exc.errors()]
+        text = "; ".join(f"{e['where']}: {e['error']}" for e in errors)
+        return Response(orjson.dumps({"error": f"bad request: {text}", "detail": errors}), 422, media_type=JSON)
+
     app.state.keyring = service.keyring
     app.state.source = LiveSource(service)
     _routes(app)
