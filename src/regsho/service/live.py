@@ -245,6 +245,11 @@ class LiveBook:
         self._task: asyncio.Task[None] | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"regsho-writer-{name}")
         self._commit_started: float | None = None
+        #: the tail the store thread reached (the next batch is appended after it); why a batch failed
+        self._tail: Point | None = None
+        self._poisoned: str | None = None
+        self._snapshot_due = False
+        self._flights = 0
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         self.loaded: Loaded | None = None
@@ -256,6 +261,7 @@ class LiveBook:
     def load(self) -> Loaded:
         loaded = load_book(self.store, self.live, self.name, self.reference_max_age)
         self.state, self.point, self.loaded = loaded.state, loaded.point, loaded
+        self._tail, self._poisoned = loaded.point, None
         self.updated_at = dt.datetime.now(dt.UTC)
         self.failed = None
         if loaded.how.startswith("full replay") and loaded.state.events:
@@ -328,35 +334,58 @@ class LiveBook:
         return fut
 
     async def _writer(self) -> None:
+        """Take what is queued, apply it, hand its records to the store thread, and while they commit apply the
+        next batch (one batch in flight: the engine works while the disk syncs). A batch is answered only once
+        its commit is done; if a commit fails, the batch after it (applied on top of it) fails too."""
         assert self._wake is not None
         loop = asyncio.get_running_loop()
         stopping = False
-        while not stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            while self.pending and not stopping:
-                batch = self.pending[:self.max_batch]
-                del self.pending[:self.max_batch]
-                if batch[-1] is None:
-                    batch.pop()
-                    stopping = True
-                await self._commit(loop, batch)
-                if self._since_snapshot and (self._since_snapshot >= self.snapshot_every
-                                             or time.monotonic() - self._snapshot_at >= self.snapshot_seconds):
-                    await loop.run_in_executor(self._pool, self._snapshot_sync)
-            if self.failed is not None and self.state is None:
-                await self._recover(loop)
+        inflight: _Flight | None = None
+        while True:
+            if not self.pending or stopping:
+                if inflight is not None:
+                    await self._land(inflight)
+                    inflight = None
+                    self._maybe_snapshot_due()
+                    if self._snapshot_due:
+                        await loop.run_in_executor(self._pool, self._snapshot_sync)
+                    continue
+                if stopping:
+                    return
+                if self.failed is not None and self.state is None:
+                    await self._recover(loop)
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            batch = self.pending[:self.max_batch]
+            del self.pending[:self.max_batch]
+            if batch[-1] is None:
+                batch.pop()
+                stopping = True
+            flight = self._launch(loop, batch)
+            if inflight is not None:
+                await self._land(inflight)
+            inflight = flight
+            self._maybe_snapshot_due()
+            if self._snapshot_due and inflight is not None:  # a snapshot is taken between batches, all landed
+                await self._land(inflight)
+                inflight = None
+                await loop.run_in_executor(self._pool, self._snapshot_sync)
 
-    async def _commit(self, loop: asyncio.AbstractEventLoop, batch: list[Item]) -> None:
-        if not batch:
-            return
+    def _maybe_snapshot_due(self) -> None:
+        self._snapshot_due = bool(self._since_snapshot) and (
+            self._since_snapshot >= self.snapshot_every
+            or time.monotonic() - self._snapshot_at >= self.snapshot_seconds)
+
+    def _launch(self, loop: asyncio.AbstractEventLoop, batch: list[Item]) -> _Flight | None:
+        """Apply a batch to the state and queue its commit; None when nothing is to be written (answered now)."""
         st = self.state
         if st is None or self.failed is not None:
             why = self.failed or "not loaded"
             for it in batch:
                 self._finish(it, 503, orjson.dumps({"error": f"book {self.name} cannot record anything now: {why}; "
                                                              f"nothing was recorded, retry"}), store=False)
-            return
+            return None
         records: list[Record] = []
         done: list[tuple[Item, int, Callable[[int], bytes] | bytes, int | None]] = []
         for it in batch:
@@ -367,7 +396,7 @@ class LiveBook:
         if not records:
             for it, status, body, _ in done:
                 self._finish(it, status, body if isinstance(body, bytes) else body(0), store=False)
-            return
+            return None
         bodies: dict[int, bytes] = {}
 
         def answers(base: int) -> list[Answer]:
@@ -379,28 +408,51 @@ class LiveBook:
                     out.append(Answer(it.key, it.principal.name, it.fingerprint, idx, status, data.decode("utf-8")))
             return out
 
-        assert self.point is not None
-        self._commit_started = time.monotonic()
+        if self._commit_started is None:
+            self._commit_started = time.monotonic()
+        self._flights += 1
+        cf = loop.run_in_executor(self._pool, self._write, records, answers)
+        return _Flight(cf, done, bodies, len(records))
+
+    def _write(self, records: list[Record], answers: Callable[[int], list[Answer]]) -> Point:
+        """In the store thread: append after the tail this writer reached, unless an earlier batch failed."""
+        if self._poisoned is not None:
+            raise StoreError(f"an earlier batch was not recorded ({self._poisoned})")
+        assert self._tail is not None
         try:
-            appended = await loop.run_in_executor(self._pool, self.live.append, self.name, self.point,
-                                                  records, answers)
-        except Exception as e:  # the store refused or is unreachable: nothing of the batch is acknowledged
-            self._commit_started = None
+            appended = self.live.append(self.name, self._tail, records, answers)
+        except Exception as e:
+            self._poisoned = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+            raise
+        self._tail = appended.point
+        return appended.point
+
+    async def _land(self, flight: _Flight | None) -> None:
+        """Wait for a batch's commit and answer it."""
+        if flight is None:
+            return
+        try:
+            point = await flight.commit
+        except Exception as e:
+            self._flights -= 1  # the store refused or is unreachable: nothing of the batch is acknowledged
             why = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
-            log.error("book %s: commit failed: %s", self.name, why)
-            self.failed = f"the store could not record the last batch ({why})"
+            if self.failed is None:
+                log.error("book %s: commit failed: %s", self.name, why)
+                self.failed = f"the store could not record the last batch ({why})"
             self.state = None
-            for it, _, _, _ in done:
+            self._commit_started = None
+            for it, _, _, _ in flight.done:
                 self._finish(it, 503, orjson.dumps({"error": f"not recorded: {self.failed}; retry with the same "
                                                              f"idempotency key"}), store=False)
             return
-        self._commit_started = None
-        self.point = appended.point
+        self._flights -= 1
+        self._commit_started = time.monotonic() if self._flights else None
+        self.point = point
         self.batches += 1
-        self.committed += len(records)
+        self.committed += flight.records
         self.updated_at = dt.datetime.now(dt.UTC)
-        for i, (it, status, _, idx) in enumerate(done):
-            self._finish(it, status, bodies[i], store=idx is not None)
+        for i, (it, status, _, idx) in enumerate(flight.done):
+            self._finish(it, status, flight.bodies[i], store=idx is not None)
 
     def _finish(self, it: Item, status: int, body: bytes, *, store: bool) -> None:
         if store:
@@ -547,6 +599,16 @@ class LiveBook:
 
     def snapshot_now(self) -> None:
         self._snapshot_sync()
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A batch whose records are being committed."""
+
+    commit: asyncio.Future[Point]
+    done: list[tuple[Item, int, Callable[[int], bytes] | bytes, int | None]]
+    bodies: dict[int, bytes]
+    records: int
 
 
 class Answers:
