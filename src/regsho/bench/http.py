@@ -315,4 +315,7 @@ def _render(results: list[Stats], info: dict[str, Any], rate: float, console: Co
     books = info.get("books", {})
     for name, b in books.items():
         console.print(f"book {name}: {b.get('events')} events, {b.get('batches')} commits, "
-                      f"{b.get('records')} records written by the live writer")
+                      f"{b.get('records')} records written by the live writer; processor time applying events "
+                      f"{b.get('apply_cpu_seconds')} s (event loop), writing batches {b.get('write_cpu_seconds')} s "
+                      f"(store thread)")
+    console.print(f"server process: {info.get('process_cpu_seconds')} s of processor time in all")

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -474,11 +475,12 @@ def _routes(app: FastAPI) -> None:
         problems = svc.problems()
         if problems:
             return JSONResponse({"ready": False, "problems": problems}, 503)
-        return JSONResponse({"ready": True, "books": {n: {
+        return JSONResponse({"ready": True, "process_cpu_seconds": round(time.process_time(), 3), "books": {n: {
             "events": b.state.events if b.state else 0, "loaded": b.loaded.how if b.loaded else None,
             "load_seconds": round(b.loaded.seconds, 3) if b.loaded else None,
             "load_cpu_seconds": round(b.loaded.cpu_seconds, 3) if b.loaded else None, "batches": b.batches,
-            "records": b.committed} for n, b in svc.books.items()}})
+            "records": b.committed, "apply_cpu_seconds": round(b.apply_cpu, 3),
+            "write_cpu_seconds": round(b.write_cpu, 3)} for n, b in svc.books.items()}})
 
     # -- books -------------------------------------------------------------------------------------------
 

@@ -255,6 +255,9 @@ class LiveBook:
         self.loaded: Loaded | None = None
         self.batches = 0
         self.committed = 0
+        #: processor seconds spent applying events (event loop) and writing batches (store thread)
+        self.apply_cpu = 0.0
+        self.write_cpu = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -388,11 +391,13 @@ class LiveBook:
             return None
         records: list[Record] = []
         done: list[tuple[Item, int, Callable[[int], bytes] | bytes, int | None]] = []
+        t0 = time.thread_time()
         for it in batch:
             try:
                 done.append(self._apply(st, it, records))
             except Refused as r:
                 done.append((it, r.status, r.body, None))
+        self.apply_cpu += time.thread_time() - t0
         if not records:
             for it, status, body, _ in done:
                 self._finish(it, status, body if isinstance(body, bytes) else body(0), store=False)
@@ -419,8 +424,10 @@ class LiveBook:
         if self._poisoned is not None:
             raise StoreError(f"an earlier batch was not recorded ({self._poisoned})")
         assert self._tail is not None
+        t0 = time.thread_time()
         try:
             appended = self.live.append(self.name, self._tail, records, answers)
+            self.write_cpu += time.thread_time() - t0
         except Exception as e:
             self._poisoned = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
             raise

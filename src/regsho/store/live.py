@@ -64,6 +64,9 @@ snapshots = sa.Table(
 )
 
 
+_TAIL = "SELECT seq, hash FROM regsho_log ORDER BY seq DESC LIMIT 1"
+
+
 def body_json(obj: object) -> str:
     """A record body as stored by the live writer: canonical JSON (sorted keys, no spaces, UTF-8 kept)."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
@@ -150,7 +153,7 @@ class LiveLog:
             yield conn
 
     def _catch_up(self, conn: sa.Connection, expected: Point) -> tuple[Point, frozenset[str]]:
-        row = conn.execute(sa.select(log.c.seq, log.c.hash).order_by(log.c.seq.desc()).limit(1)).first()
+        row = conn.exec_driver_sql(_TAIL).first()
         if row is None and expected.seq == 0:
             return expected, frozenset()
         if row is not None and row.seq == expected.seq and row.hash == expected.hash:
@@ -192,8 +195,13 @@ class LiveLog:
                     (a.key, book, a.principal, a.fingerprint, None if a.seq is None else base + a.seq, a.status,
                      a.response, recorded_at) for a in answers])
             new = Point(seq, prev, tail.records + len(rows))
-            if rows:
-                self.store._save_point(conn, new)
+            if rows:  # the verified point moves to the new tail (the row exists: the store was verified at load)
+                ph = "%s" if self.pg else "?"
+                res = conn.exec_driver_sql(f"UPDATE regsho_verified SET seq = {ph}, hash = {ph}, records = {ph}, "
+                                           f"verified_at = {ph} WHERE id = 1", (new.seq, new.hash, new.records,
+                                                                                 recorded_at))
+                if res.rowcount == 0:
+                    self.store._save_point(conn, new)
         return Appended(new, foreign)
 
     def probe(self) -> None:
