@@ -61,7 +61,7 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
     keys = make_keys(db)
     script = scripted_day()
     rng = random.Random(11)
-    kills = sorted(rng.sample(range(10, len(script) - 5), 3))
+    kills = sorted(rng.sample(range(10, len(script) - 5), 2))
     srv = Server(db, None, "--snapshot-every", "40")
     srv.start()
     answers: dict[int, dict[str, Any]] = {}
