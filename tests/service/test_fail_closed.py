@@ -53,7 +53,7 @@ def test_store_unavailable(tmp_path: Path) -> None:
         t.join()
         assert first["r"].status_code == 503 and "not recorded" in first["r"].json()["error"]
         health = _until(lambda: (x := c.get("/health")).status_code == 503 and x)
-        assert any("cannot" in p for p in health.json()["problems"])
+        assert any("could not record" in p or "cannot be written" in p for p in health.json()["problems"])
         assert c.get("/ready").status_code == 503
         r = c.post("/v1/orders/check", json=order, headers={**h, "Idempotency-Key": "o1"})
         assert r.status_code == 503
@@ -65,3 +65,24 @@ def test_store_unavailable(tmp_path: Path) -> None:
     st = Store(db)
     assert [h["body"]["id"] for h in st.history("ACME") if h["kind"] == "event" and h["type"] == "order"] == ["S1"]
     st.close()
+
+
+def test_a_fault_while_applying_reloads_the_book(tmp_path: Path) -> None:
+    db = str(tmp_path / "fault.db")
+    keys = make_keys(db)
+    with TestClient(create_app(db, probe_seconds=0.1)) as c:
+        h = {"X-API-Key": keys["admin"]}
+        book = c.app.state.service.books["ACME"]  # type: ignore[attr-defined]
+        engine = book.state.engine
+
+        def broken(e: Any) -> Any:
+            raise RuntimeError("boom")
+
+        engine.apply = broken
+        order = {"id": "B1", "account": "HF1", "symbol": "NOVA", "side": "buy", "qty": 10, "price": "10"}
+        r = c.post("/v1/orders/check", json=order, headers={**h, "Idempotency-Key": "b1"})
+        assert r.status_code == 500 and "boom" in r.json()["error"]
+        _until(lambda: c.get("/ready").status_code == 200)
+        assert book.state.engine is not engine  # reloaded from the store
+        r = c.post("/v1/orders/check", json=order, headers={**h, "Idempotency-Key": "b1"})
+        assert r.status_code == 200 and r.json()["decision"]["action"] == "accept"

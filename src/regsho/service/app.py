@@ -123,6 +123,7 @@ class LiveService:
                 continue
             for b in self.books.values():
                 await b.recover_if_needed()
+            self.answers.prune()
             n += 1
             if n % max(1, int(self.keyring.refresh / self.probe_seconds)) == 0:
                 with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import pickle
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -392,11 +393,21 @@ class LiveBook:
         records: list[Record] = []
         done: list[tuple[Item, int, Callable[[int], bytes] | bytes, int | None]] = []
         t0 = time.thread_time()
-        for it in batch:
+        for n, it in enumerate(batch):
             try:
                 done.append(self._apply(st, it, records))
             except Refused as r:
                 done.append((it, r.status, r.body, None))
+            except Exception as e:  # a fault, not bad input: the state may be half-changed, so it is dropped
+                log.exception("book %s: applying a request failed", self.name)
+                self.failed = f"an internal error while applying a request ({type(e).__name__}); reloading"
+                self.state = None
+                self._finish(it, 500, orjson.dumps({"error": f"internal error: {type(e).__name__}: {e}"}),
+                             store=False)
+                for other in [x[0] for x in done] + batch[n + 1:]:
+                    self._finish(other, 503, orjson.dumps({"error": f"not recorded: {self.failed}; retry with the "
+                                                                    f"same idempotency key"}), store=False)
+                return None
         self.apply_cpu += time.thread_time() - t0
         if not records:
             for it, status, body, _ in done:
@@ -624,11 +635,15 @@ class Answers:
     def __init__(self, window: dt.timedelta) -> None:
         self.window = window
         self._done: dict[str, tuple[str, int, bytes]] = {}
+        #: when each key was answered (monotonic seconds), oldest first, to forget keys past the window
+        self._when: deque[tuple[float, str]] = deque()
         self._inflight: dict[str, tuple[str, asyncio.Future[tuple[int, bytes]]]] = {}
 
     def load(self, rows: dict[str, tuple[str, int, str, int | None]]) -> None:
+        now = time.monotonic()
         for k, (fp, status, response, _) in rows.items():
             self._done[k] = (fp, status, response.encode("utf-8"))
+            self._when.append((now, k))
 
     def find(self, key: str, fingerprint: str) -> tuple[int, bytes] | asyncio.Future[tuple[int, bytes]] | None:
         d = self._done.get(key)
@@ -649,6 +664,17 @@ class Answers:
     def done(self, key: str, fingerprint: str, status: int, body: bytes) -> None:
         self._inflight.pop(key, None)
         self._done[key] = (fingerprint, status, body)
+        self._when.append((time.monotonic(), key))
+
+    def prune(self) -> int:
+        """Forget the answers older than the window; returns how many were forgotten."""
+        cut = time.monotonic() - self.window.total_seconds()
+        n = 0
+        while self._when and self._when[0][0] < cut:
+            _, key = self._when.popleft()
+            self._done.pop(key, None)
+            n += 1
+        return n
 
     def drop(self, key: str) -> None:
         self._inflight.pop(key, None)
