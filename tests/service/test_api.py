@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 
-from regsho.service import create_app
+from regsho.service import authenticate, create_app
 from regsho.store import Store
 
 _ids = itertools.count()
@@ -175,3 +176,43 @@ def test_restart_from_snapshot(db_url: str, keys: dict[str, str]) -> None:
                                           "qty": 300, "price": "18"}, "trader")
         assert r.json()["decision"]["reasons"] == ["NO_LOCATE"]
         assert api.get("/v1/locates/L1").json()["consumed"] == 300
+
+
+def test_lists_as_files_settlement_reads_export_and_the_dashboard_hook(db_url: str, keys: dict[str, str]) -> None:
+    extra = APIRouter()
+
+    @extra.get("/dashboard/whoami")
+    async def whoami(request: Request) -> dict[str, str | None]:
+        p = authenticate(request)
+        return {"name": p.name if p else None}
+
+    with TestClient(create_app(db_url, routers=[extra])) as c:
+        api = Api(c, keys)
+        h = {"X-API-Key": keys["locate_desk"], "Idempotency-Key": "f1"}
+        r = c.post("/v1/lists/htb/file", headers=h, files={"file": ("htb.txt", b"# hard to borrow\nBRIK\n")},
+                   data={"at": "2025-03-10T06:30:00-04:00"})
+        assert r.status_code == 200, r.text
+        assert r.json()["event"]["symbols"] == ["BRIK"]
+        r = c.post("/v1/lists/threshold/file", headers={**h, "Idempotency-Key": "f2"},
+                   files={"file": ("t.txt", b"Symbol|Security Name\nZZZZ|unknown\n")})
+        assert r.status_code == 422 and "ZZZZ" in r.text
+        r = api.post("/v1/fails", {"symbol": "KELP", "qty": 500, "settlement_date": "2025-03-10",
+                                   "origin": "short_sale", "at": "2025-03-11T06:00:00-04:00"}, "operations")
+        assert r.status_code == 200, r.text
+        assert r.json()["effects"]["obligations"][0]["symbol"] == "KELP"
+        assert api.post("/v1/fails", {"symbol": "KELP", "qty": 5, "settlement_date": "2025-03-10",
+                                      "origin": "short_sale"}, "trader").status_code == 403
+        obs = api.get("/v1/obligations", "compliance", params={"status": "open",
+                                                               "due_before": "2025-03-13"}).json()["obligations"]
+        assert [o["qty"] for o in obs] == [500]
+        r = api.post("/v1/events", {"type": "position", "account": "HF1", "symbol": "NOVA", "qty": 1000},
+                     "operations")
+        assert r.status_code == 200, r.text
+        assert api.post("/v1/events", {"type": "position", "account": "HF1", "symbol": "NOVA", "qty": 1},
+                        "trader").status_code == 403
+        export = api.get("/v1/audit/export", "compliance").json()["records"]
+        assert [x["type"] for x in export if x["kind"] == "event"] == ["htb_list", "fail", "position"]
+        assert c.get("/dashboard/whoami", headers={"X-API-Key": keys["trader"]}).json() == {"name": "trader-1"}
+        view = c.app.state.source.view("ACME")  # type: ignore[attr-defined]
+        assert view.engine is not None and len(view.ledger.obligations) == 1
+        assert c.app.state.source.books() == ["ACME"]  # type: ignore[attr-defined]
