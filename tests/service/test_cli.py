@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from tests.service.server import free_port
 
 from regsho.cli.main import run
 from regsho.store import Store
@@ -33,3 +40,30 @@ def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture
     assert run(["serve", "--db", str(tmp_path / "no" / "such" / "dir.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert run(["serve", "--db", str(tmp_path / "x.db"), "--reference-max-age", "soon"]) == 2
+
+
+def test_serve_uses_and_prints_the_default_store(tmp_path: Path) -> None:
+
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REGSHO_DB"}
+    env.update(REGSHO_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "regsho.cli.main", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().decode()
+        assert str(tmp_path / "home" / "regsho.sqlite") in first
+        assert f"http://127.0.0.1:{port}" in proc.stdout.readline().decode()
+        for _ in range(400):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()["ready"] is True
+        assert (tmp_path / "home" / "regsho.sqlite").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
