@@ -40,6 +40,8 @@ def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture
     assert run(["serve", "--db", str(tmp_path / "no" / "such" / "dir.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert run(["serve", "--db", str(tmp_path / "x.db"), "--reference-max-age", "soon"]) == 2
+    assert run(["serve", "--db", str(tmp_path / "x.db"), "--book", "NOPE"]) == 2
+    assert "no book NOPE" in capsys.readouterr().err
 
 
 def test_serve_uses_and_prints_the_default_store(tmp_path: Path) -> None:

@@ -50,9 +50,15 @@ def serve_cmd(
     try:
         store = Store(target, timeout=5.0)
         store.migrate()
+        store.verify_before_read()  # a broken chain is refused here, in one line, before anything is served
+        missing = sorted(set(book or ()) - set(store.books()))
     except StoreError as e:
         sys.stderr.write(f"store: {e}\n")
         raise typer.Exit(2) from None
+    if missing:
+        sys.stderr.write(f"--book: no book {', '.join(missing)} in {store.url} (create one with `regsho store "
+                         f"import HEADER.yaml` or POST /v1/books)\n")
+        raise typer.Exit(2)
     print(f"regsho serve: store {store.url}", flush=True)
     app = create_app(store, books=book or None, reference_max_age=max_age, snapshot_every=snapshot_every,
                      snapshot_seconds=snapshot_seconds)
