@@ -60,7 +60,7 @@ class Size:
 
     securities: int = 400
     days: int = 19
-    orders_per_day: int = 1_400
+    orders_per_day: int = 1_000
     customers: int = 60
     threshold: int = 20
     mm_securities: int = 4
@@ -127,6 +127,8 @@ class _Gen:
     clock_closed: bool = False
     hooks: dict[str, Callable[[ev.Order, Any], None]] = field(default_factory=dict)
     orders: dict[str, ev.Order] = field(default_factory=dict)
+    #: the last close-out day per (broker-dealer, symbol): a new fail soon after one is rarely written
+    recent: dict[tuple[str, str], dt.date] = field(default_factory=dict)
 
     # -- the queue: events in time order, each applied to the engine as it is written ---------------------------
 
@@ -205,6 +207,7 @@ class _Gen:
             method = ev.CloseOutMethod.BORROW
         when = at(day, 7, 30) + dt.timedelta(minutes=self.rng.randint(0, 100))
         bd = None if ob.bd == FIRM.id else ob.bd
+        self.recent[(ob.bd, ob.symbol)] = day
         self.push_on(day, ev.CloseOut(when, f"X-{ob.id}", ob.symbol, ob.qty, method, bd))
 
 
@@ -237,8 +240,14 @@ def build(seed: int = 7, size: Size = FULL, market: Market | None = None) -> dic
     return doc
 
 
-def build_with_story(seed: int = 7, size: Size = FULL, market: Market | None = None
-                     ) -> tuple[dict[str, Any], Story]:
+def build_with_story(seed: int = 7, size: Size = FULL, market: Market | None = None,
+                     progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, Any], Story]:
+    """``build``, and where the story went; ``progress(stage, done, total)`` is told of each day reviewed by
+    surveillance and each day written."""
+    def step(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
     if size.days < 6:
         raise ValueError("the demo needs at least 6 trading days")
     cal = default_calendars()
@@ -253,13 +262,16 @@ def build_with_story(seed: int = 7, size: Size = FULL, market: Market | None = N
     book = Book(FIRM, securities, accounts, "demo")
     g = _Gen(seed, size, mk, cal, days, rng, BookEngine(book, cal), story, accounts)
     prices = {s.symbol: s.price for s in mk.securities}
-    verdicts = review_days(days, {s: prices[s] for s in story.mm_symbols}, MAKERS, seed)
     by_day: dict[dt.date, list[ev.MmVerdict]] = {}
-    for v in verdicts:
-        by_day.setdefault(v.at.date(), []).append(v)
+    step("surveillance", 0, len(days))
+    for i, d in enumerate(days):
+        by_day[d] = list(review_days((d,), {s: prices[s] for s in story.mm_symbols}, MAKERS, seed * 100 + i))
+        step("surveillance", i + 1, len(days))
+    step("orders", 0, len(days))
     for i, d in enumerate(days):
         _day(g, i, d, prices, by_day.get(d, []))
         g.drain()
+        step("orders", i + 1, len(days))
     header = _header(mk, accounts, seed, size)
     doc = {**header, "events": [dump_event(e) for e in g.events]}
     return doc, story
@@ -355,7 +367,7 @@ def _day(g: _Gen, i: int, d: dt.date, prices: dict[str, float], verdicts: list[e
         t = open_t + dt.timedelta(seconds=rng.randint(0, span))
         oid = f"O{d:%m%d}-{k + 1:05d}"
         r = rng.random()
-        if r < 0.14:  # the market makers: buys and short sales relying on the exception
+        if r < 0.08:  # the market makers: buys and short sales relying on the exception
             acct = rng.choice(mm_accts)
             sym = rng.choice(story.mm_symbols)
             px = _px(prices[sym], rng)
@@ -388,7 +400,7 @@ def _day(g: _Gen, i: int, d: dt.date, prices: dict[str, float], verdicts: list[e
                     if rng.random() < 0.3:
                         locate = lid
                 else:
-                    sym = rng.choice(etb_syms) if rng.random() < 0.8 else rng.choice(syms)
+                    sym = rng.choice(etb_syms) if rng.random() < 0.9 else rng.choice(syms)
                 px = _px(prices[sym], rng)
                 nbb = px - TICK * rng.choice((0, 1, 1, 2))
                 o = ev.Order(t, oid, acct, sym, ev.Side.SELL_SHORT, qty, px, nbb, locate)
@@ -415,6 +427,9 @@ def _fails(g: _Gen, s: dt.date) -> None:
     for n, (acct, sym, qty) in enumerate(rng.sample(sold, min(k, len(sold)))):
         a = g.accounts[acct]
         if sym == g.story.missed_symbol:
+            continue
+        last = g.recent.get((a.bd, sym))
+        if last is not None and g.cal.settlement_days_between(last, s) <= 6 and rng.random() < 0.9:
             continue
         origin = ev.FailOrigin.BONA_FIDE_MM if a.type is AccountType.MARKET_MAKER else ev.FailOrigin.SHORT_SALE
         if n % 5 == 4:

@@ -52,6 +52,17 @@ class ReportTable:
     note: str = ""
     widths: tuple[float, ...] = ()
     printed: bool = True
+    #: the columns the HTML and PDF show (indices; all when empty): the CSV file always has every column
+    shown: tuple[int, ...] = ()
+
+    @property
+    def view_columns(self) -> tuple[str, ...]:
+        return tuple(self.columns[i] for i in self.shown) if self.shown else self.columns
+
+    def view_rows(self) -> Iterable[tuple[str, ...]]:
+        if not self.shown:
+            return self.rows
+        return (tuple(row[i] for i in self.shown) for row in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +265,9 @@ def _decisions(x: _Day) -> Section:
     rejected = ReportTable("rejections", "Every rejected order",
                            ("time", "order", "account", "broker-dealer", "symbol", "side", "qty", "price", "reasons",
                             "why", "citations"), rej,
-                           widths=(1.5, 1.5, 1, 1, 0.8, 1.2, 0.8, 0.8, 2, 4.5, 2.5))
+                           note="The provisions of each reason are in the table above; the CSV file also has each "
+                                "order's price and citations.",
+                           widths=(1.5, 1.5, 1, 1, 0.8, 1.2, 0.8, 2.4, 6.5), shown=(0, 1, 2, 3, 4, 5, 6, 8, 9))
     everything = ReportTable("decisions", "Every decision of the day",
                              ("time", "order", "account", "broker-dealer", "symbol", "side", "qty", "price",
                               "action", "reasons", "locate", "citations", "why"),
@@ -575,9 +588,9 @@ def _pdf(r: DailyReport) -> bytes:
             with pdf.table(col_widths=t.widths or None, headings_style=heading, line_height=3.4, width=narrow,
                            align="LEFT", text_align="LEFT", padding=0.8, repeat_headings=1) as table:
                 row = table.row()
-                for col in t.columns:
+                for col in t.view_columns:
                     row.cell(latin1(col))
-                for values in t.rows:
+                for values in t.view_rows():
                     row = table.row()
                     for v in values:
                         row.cell(latin1(v))
