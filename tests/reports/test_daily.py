@@ -94,7 +94,7 @@ def test_reference_data_threshold_list_and_price_test() -> None:
          str(sum("PRICE_TEST_RESTRICTED" in d.reasons for d in two.decisions if d.at.day == 13))),)
     assert report_of(two, dt.date(2025, 3, 17), "ex2").table("price_test").rows == ()  # over by Monday
     exempt = r.table("short_exempt").rows
-    assert [(row[1], row[7], row[8]) for row in exempt][0] == ("SX1", "201(c)", "accept")
+    assert next((row[1], row[7], row[8]) for row in exempt) == ("SX1", "201(c)", "accept")
     one = report_of(replay(load(EXAMPLES / "01_locate_desk_day.yaml")), dt.date(2025, 3, 10), "ex1")
     assert [row[0] for row in one.table("threshold_securities").rows] == ["TRSH"]
     src = {row[0]: row[1:] for row in one.table("locates_by_source").rows}

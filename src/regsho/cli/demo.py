@@ -34,11 +34,16 @@ def firm_demo(console: Console, *, db: str | None, seed: int, small: bool, book:
 
         result = run(db, seed=seed, size=SMALL if small else FULL, book=book, out=out_dir, data=data,
                      synthetic=synthetic, progress=progress)
-    render(result, console, db_given=db is not None)
+    render(result, console, db)
     return result
 
 
-def render(r: DemoRun, console: Console, db_given: bool = False) -> None:
+def _n(k: int, what: str) -> str:
+    return f"{k:,} {what}" + ("" if k == 1 else "s")
+
+
+def render(r: DemoRun, console: Console, db: str | None = None) -> None:
+    """The summary; ``db`` is the store as the user named it (None: the default store)."""
     p = console.print
     res = r.result
     ds = res.decisions
@@ -52,7 +57,8 @@ def render(r: DemoRun, console: Console, db_given: bool = False) -> None:
     p(f"  securities and threshold lists: {r.market_source}", highlight=False, markup=False)
     p(f"  store {r.db}: {r.store_note}; {r.events:,} events, {len(ds):,} decisions ({accepted:,} accepted, "
       f"{len(ds) - accepted:,} rejected), {len(res.obligations):,} close-out obligations, "
-      f"{len(res.pre_borrow)} pre-borrow periods, {len(res.notices)} notices, {len(res.findings)} findings "
+      f"{_n(len(res.pre_borrow), 'pre-borrow period')}, {_n(len(res.notices), 'notice')}, "
+      f"{_n(len(res.findings), 'finding')} "
       f"({r.seconds:.0f} s)", highlight=False, markup=False)
     p()
     p("[bold]What to look at[/]")
@@ -92,8 +98,8 @@ def render(r: DemoRun, console: Console, db_given: bool = False) -> None:
     for f in r.report_files[:2]:
         p(f"  {f}", highlight=False, markup=False)
     p(f"  and {len(r.report_files) - 2} CSV files beside them; again with: regsho report daily --book {r.book} "
-      f"--date {st.last_day}" + (f" --db {r.db}" if db_given else ""), highlight=False, markup=False)
+      f"--date {st.last_day}" + (f" --db {db}" if db else ""), highlight=False, markup=False)
     p()
-    serve = f"REGSHO_DB={r.db} regsho serve" if db_given else "regsho serve"
+    serve = f"REGSHO_DB={db} regsho serve" if db else "regsho serve"
     p(f"[bold]Dashboard[/]: run [cyan]{serve}[/] and open [cyan]http://127.0.0.1:8000/dashboard[/] "
       f"(book {r.book})", highlight=False)

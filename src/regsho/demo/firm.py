@@ -215,7 +215,8 @@ def _pick_story(market: Market, rng: random.Random, size: Size, days: tuple[dt.d
                 cal: Calendars) -> tuple[Story, list[Listed]]:
     thr = market.threshold_symbols
     plain = [s for s in market.securities if s.symbol not in thr]
-    general = [s for s in plain if s.tier == "general"]
+    funds = ("etf", "fund", "trust", "index", "shares")
+    general = [s for s in plain if s.tier == "general" and not any(w in s.name.lower() for w in funds)]
     etb = [s for s in plain if s.tier == "etb" and s.price >= 10]
     if len(general) < 2 or len(etb) < size.mm_securities + 2:
         raise ValueError("the demo market is too small: it needs at least 2 general and "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -105,7 +105,7 @@ def synthetic(seed: int, n: int, days: tuple[dt.date, ...], n_threshold: int) ->
         name = f"{rng.choice(_WORDS)} {rng.choice(_KINDS)}"
         out.append(Listed(sym, name, cusip, price, _tier(rng), rng.randrange(20, 900) * 1_000_000))
     # threshold securities: small, hard to borrow names, each listed for a run of days
-    thr = [dataclass_replace(s, tier="htb", price=round(min(s.price, 12.0), 2)) for s in out[:n_threshold]]
+    thr = [replace(s, tier="htb", price=round(min(s.price, 12.0), 2)) for s in out[:n_threshold]]
     out[:n_threshold] = thr
     spans: dict[str, tuple[int, int]] = {}
     for i, s in enumerate(thr):
@@ -116,12 +116,6 @@ def synthetic(seed: int, n: int, days: tuple[dt.date, ...], n_threshold: int) ->
             spans[s.symbol] = (a, min(len(days), a + rng.randrange(5, 16)))
     lists = tuple((d, frozenset(sym for sym, (a, b) in spans.items() if a <= i < b)) for i, d in enumerate(days))
     return Market(tuple(sorted(out, key=lambda s: s.symbol)), lists, f"synthetic (seed {seed})")
-
-
-def dataclass_replace(s: Listed, **kw: object) -> Listed:
-    from dataclasses import replace
-
-    return replace(s, **kw)  # type: ignore[arg-type]
 
 
 def real(data: Path, seed: int, n: int, days: tuple[dt.date, ...], n_threshold: int, cal: Calendars) -> Market:
@@ -159,7 +153,8 @@ def real(data: Path, seed: int, n: int, days: tuple[dt.date, ...], n_threshold: 
                           & ~pl.col("cusip").is_in(sorted(thr_cusips)))
             .unique("symbol", keep="first").sort("cusip"))
     rng = random.Random(f"market-{seed}")
-    rows = pool.rows(named=True)
+    taken = {s.symbol for s in picked}
+    rows = [r for r in pool.rows(named=True) if r["symbol"] not in taken]
     for r in rng.sample(rows, min(len(rows), max(0, n - len(picked)))):
         picked.append(Listed(r["symbol"], _clean(r["description"]), r["cusip"], round(float(r["price"]), 2),
                              _tier(rng), _int(tso.get(r["cusip"]))))
