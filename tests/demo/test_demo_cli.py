@@ -84,3 +84,11 @@ def test_the_bundled_examples_still_replay() -> None:
     code, text = invoke("demo", "--examples")
     assert code == 0, text
     assert "a clearing firm's week" in text and "Why the first rejection was made" in text
+
+
+def test_a_report_folder_that_cannot_be_made_is_bad_input(demo: tuple[Path, Path, str], tmp_path: Path) -> None:
+    db, _, _ = demo
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, text = invoke("demo", "--small", "--synthetic", "--db", str(db), "--out", str(blocker / "reports"))
+    assert code == 2 and "demo: cannot write" in text and "Traceback" not in text

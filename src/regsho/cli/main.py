@@ -248,6 +248,10 @@ def demo_cmd(
                       data=None)
         except StoreError as e:
             raise _store_error(e) from None
+        except OSError as e:
+            err.print(f"demo: cannot write {escape(str(e.filename or out_dir or ''))}: {escape(e.strerror or str(e))}",
+                      highlight=False)
+            raise typer.Exit(2) from None
         return
     paths = files or sorted(EXAMPLES.glob("*.yaml"))
     try:

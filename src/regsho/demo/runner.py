@@ -4,6 +4,7 @@ write the daily report of its last day. Returns what happened, for the command l
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,11 +118,13 @@ def _stored_name(store: Any, book: str) -> str | None:
     """The scenario name recorded in a stored book's header (None when the book does not exist)."""
     if book not in store.books():
         return None
-    for row in store.rows(book):
-        if row.kind == "header":
-            import json
-
-            return str(json.loads(row.body).get("name"))
+    rows = store.rows(book)
+    try:
+        for row in rows:
+            if row.kind == "header":
+                return str(json.loads(row.body).get("name"))
+    finally:
+        rows.close()
     return None
 
 

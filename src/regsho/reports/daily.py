@@ -491,8 +491,8 @@ def _reference(x: _Day) -> Section:
         rows.append((s, (sec.name or "") if sec else "", (sec.cusip or "") if sec else "",
                      since[s].isoformat() if s in since else "", _n(cns[s]) if s in cns else "not reported"))
     thr = ReportTable("threshold_securities", "Threshold securities on the list in effect",
-                      ("symbol", "name", "CUSIP", "on the list since", "firm's CNS fail position"), tuple(rows),
-                      cites=(c.R203_C6, c.R203_B3), widths=(1, 4, 1.5, 1.5, 2))
+                      ("symbol", "name", "CUSIP", "on the list since (in this book)", "firm's CNS fail position"),
+                      tuple(rows), cites=(c.R203_C6, c.R203_B3), widths=(1, 4, 1.5, 1.5, 2))
     ssr_rows: list[tuple[str, ...]] = []
     for trig in x.events:
         if not isinstance(trig, ev.SsrTrigger) or trig.at >= x.end:
