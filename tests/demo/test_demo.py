@@ -35,6 +35,22 @@ def test_the_same_seed_builds_the_same_document_and_another_seed_another(
     assert other["events"] != doc["events"]
 
 
+def test_the_document_does_not_depend_on_the_process(small: tuple[dict[str, Any], Story, ReplayResult]) -> None:
+    """Another interpreter, with another string-hash seed, builds byte for byte the same document."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    doc, _, _ = small
+    mine = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    code = ("import json, hashlib; from regsho.demo import build, SMALL; "
+            "print(hashlib.sha256(json.dumps(build(7, SMALL), sort_keys=True).encode()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert out.stdout.strip() == mine
+
+
 def test_the_firm_its_correspondents_and_accounts(small: tuple[dict[str, Any], Story, ReplayResult]) -> None:
     doc, _, _ = small
     assert doc["firm"]["id"] == FIRM.id and set(doc["firm"]["clears_for"]) == {"NWST", "LAKE", "MRDN"}
