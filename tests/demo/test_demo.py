@@ -5,6 +5,7 @@ when the SEC data is at hand."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +143,15 @@ def test_real_threshold_securities_from_the_sec_data() -> None:
     assert len(m.securities) == 60 and len({s.symbol for s in m.securities}) == 60
     doc = build(7, SMALL, real(data, 7, SMALL.securities, trading_days(cal, SMALL.days), SMALL.threshold, cal))
     assert doc["securities"]["GME"]["cusip"] == "36467W109" and "SEC fails-to-deliver" in doc["name"]
+
+
+def test_run_into_a_store_for_other_tests(tmp_path: Path) -> None:
+    """What the dashboard's tests load: the small synthetic demo into a store, without a report."""
+    from regsho.demo import run
+    from regsho.store import Store
+
+    db = str(tmp_path / "d.sqlite")
+    r = run(db, size=SMALL, synthetic=True, write_report=False)
+    assert r.report_files == () and r.imported and r.book == "demo"
+    assert r.missed is not None and len(r.penalty_box) == 3 and r.failing_mm_refused
+    assert Store(db).books() == ["demo"]

@@ -130,13 +130,14 @@ def _stored_name(store: Any, book: str) -> str | None:
 
 def run(db: str | None = None, *, seed: int = 7, size: Size = FULL, book: str = DEFAULT_BOOK,
         out: Path | None = None, data: Path | None = None, synthetic: bool = False,
-        progress: Progress | None = None, by: str = "regsho demo") -> DemoRun:
+        progress: Progress | None = None, by: str = "regsho demo", write_report: bool = True) -> DemoRun:
     """Build the demo (real threshold data from ``data``, default ``<project>/../shared/data`` when present, unless
     ``synthetic``), record it in the store ``db`` (default: the user's store) as book ``book``, replay the stored
     book and write the daily report of its last day into ``out`` (default: ``reports`` in the data directory).
 
     Running again is safe: a book that already holds the same demo is not imported twice; a book of that name
-    holding something else is left alone and the demo goes into the first free name ``book-2``, ``book-3``, ..."""
+    holding something else is left alone and the demo goes into the first free name ``book-2``, ``book-3``, ...
+    ``write_report=False`` skips the report (a test that only needs the stored book)."""
     from regsho.app import paths
     from regsho.store import Store
 
@@ -175,10 +176,12 @@ def run(db: str | None = None, *, seed: int = 7, size: Size = FULL, book: str = 
         sc = store.load_book(name)
         n = len(sc.events)
         result = replay(sc, progress=lambda i: step("replay", i, n))
-        step("report", 0, 1)
-        report = report_of(result, story.last_day, name, generated_at=dt.datetime.now(dt.UTC))
-        files = report.write(out or (paths.data_dir() / "reports"))
-        step("report", 1, 1)
+        files: list[Path] = []
+        if write_report:
+            step("report", 0, 1)
+            report = report_of(result, story.last_day, name, generated_at=dt.datetime.now(dt.UTC))
+            files = report.write(out or (paths.data_dir() / "reports"))
+            step("report", 1, 1)
         return DemoRun(store.url, name, imported, note, n, market.source, story, result, tuple(files),
                        time.perf_counter() - t0)
     finally:
