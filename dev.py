@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run regsho on a fresh machine with only Python (>= 3.11) and access to PyPI.
 
-    python3 dev.py demo     # create .venv, install, replay the bundled examples and explain the decisions
+    python3 dev.py demo     # create .venv, install, run the demo firm into the store (regsho demo)
     python3 dev.py test     # create .venv, install, run ruff, mypy, pytest and the acceptance scenarios
 
 Anything after the command is passed on (to ``regsho demo`` or to pytest).
