@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import re
 from collections.abc import Sequence
 
 from matplotlib import rcParams
@@ -31,6 +32,7 @@ def _svg(fig: Figure, label: str) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
     text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)  # the drawing tool and time, not the data
     # ids unique within the page (several charts share one document)
     n = next(_ids)
     text = text.replace('id="', f'id="c{n}-').replace("url(#", f"url(#c{n}-").replace('href="#', f'href="#c{n}-')

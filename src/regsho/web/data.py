@@ -192,10 +192,11 @@ def overview(view: BookView, m: Moment) -> Overview:
     snap = view.engine.gate.snap if view.engine is not None else None
     return Overview(
         len(led.decisions), acc, len(led.decisions) - acc, sum(1 for d in led.decisions if et(d.at).date() == day),
-        by_reason, sum(1 for o in obs if o.status == "open"),
-        sum(1 for o in obs if et(o.deadline).date() == day), sum(1 for o in obs if o.status == "missed"),
+        by_reason, sum(1 for o in obs if status_at(o, m.at) == "open"),
+        sum(1 for o in obs if et(o.deadline).date() == day and status_at(o, m.at)),
+        sum(1 for o in obs if status_at(o, m.at) == "missed"),
         len(periods_in_force(led.periods, m.at)), len(snap.threshold_symbols) if snap else 0,
-        len(snap.locates) if snap else 0, len(led.findings), day)
+        len(snap.locates) if snap else 0, sum(1 for f in led.findings if f.at <= m.at), day)
 
 
 # -- threshold lists and the threshold watch ---------------------------------------------------------------------
@@ -222,6 +223,8 @@ class WatchRow:
     qty: int
     thirteenth: dt.date
     deadline: dt.datetime
+    #: a settlement day whose CNS position is in but is judged at its end, by the list then in effect
+    pending: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +300,7 @@ def watch(view: BookView) -> tuple[WatchRow, ...]:
         left = max(0, needed - len(st.run))
         thirteenth = cal.add_settlement_days(last, left) if left else last
         out.append(WatchRow(sym, len(st.run), needed, left, last, min(q for _, q in st.run), thirteenth,
-                            r203_b3.obligation_deadline(thirteenth, cal)))
+                            r203_b3.obligation_deadline(thirteenth, cal), st.pending[0] if st.pending else None))
     return tuple(sorted(out, key=lambda w: (w.days_left, w.symbol)))
 
 
@@ -343,8 +346,10 @@ def penalty_box(view: BookView, m: Moment) -> PenaltyBox:
     led = view.ledger
     rows = []
     for p in sorted(led.periods, key=lambda p: (p.start, p.symbol, p.bd)):
+        if p.start > m.at:
+            continue
         obs = tuple(o for o in (led.obligation(i) for i in p.obligations) if o is not None)
-        ns = tuple(n for n in led.notices if n.period == p.id)
+        ns = tuple(n for n in led.notices if n.period == p.id and n.at <= m.at)
         rows.append(BoxRow(p, view.book.party(p.bd).name or p.bd,
                            p.start <= m.at and (p.until is None or m.at < p.until), obs, ns))
     rows.sort(key=lambda r: (not r.in_force, r.period.start))
@@ -360,10 +365,10 @@ def penalty_box(view: BookView, m: Moment) -> PenaltyBox:
             for rule, start, until2, pid, _ in ps:
                 if not pid and start <= m.at:
                     received.append(Received(bd, sym, rule, start, until2, until2 is None or m.at < until2, ""))
-    sent = tuple(n for n in led.notices if n.sender == view.book.participant)
-    missed = tuple(o for o in led.obligations if o.status == "missed")
+    sent = tuple(n for n in led.notices if n.sender == view.book.participant and n.at <= m.at)
+    missed = tuple(o for o in led.obligations if status_at(o, m.at) == "missed")
     return PenaltyBox(tuple(rows), tuple(received), sent, missed,
-                      tuple(f for f in led.findings if f.code == "CLOSE_OUT_MISSED"))
+                      tuple(f for f in led.findings if f.code == "CLOSE_OUT_MISSED" and f.at <= m.at))
 
 
 # -- close-outs ----------------------------------------------------------------------------------------------------
@@ -386,28 +391,43 @@ class CloseOuts:
     open_time: dt.datetime
 
 
+def status_at(o: Obligation, at: dt.datetime) -> str:
+    """What an obligation's latest version says it was at ``at``: "open", "closed" or "missed" (None-like "" when
+    it did not exist yet). A missed obligation was open until its deadline; a closed one until it was closed."""
+    if o.created_at > at:
+        return ""
+    if o.status == "missed":
+        return "missed" if o.deadline <= at else "open"
+    if o.status == "closed" and o.closed_at is not None and o.closed_at > at:
+        return "open"
+    return o.status
+
+
 def closeouts(view: BookView, m: Moment) -> CloseOuts:
     """What the daily close-out run shows (``regsho closeouts``): due today with the time left, later, missed."""
     cal = calendars(view)
     today = m.at.date()
-    obs = sorted(view.ledger.obligations, key=lambda o: o.deadline)
+    obs = [(o, status_at(o, m.at)) for o in sorted(view.ledger.obligations, key=lambda o: o.deadline)]
+    obs = [(o, st) for o, st in obs if st]
     due = []
-    for o in obs:
+    for o, st in obs:
         if et(o.deadline).date() != today:
             continue
-        if o.status == "open" and o.deadline > m.at:
+        if st == "open" and o.deadline > m.at:
             left = o.deadline - m.at
             due.append(DueRow(o, f"{span(left)} left", left <= dt.timedelta(hours=2)))
-        elif o.status == "open":
+        elif st == "open":
             due.append(DueRow(o, "deadline passed", True))
-        elif o.status == "missed":
+        elif st == "missed":
             due.append(DueRow(o, "missed", True))
         else:
             due.append(DueRow(o, f"closed {when(o.closed_at)}", False))
     open_time = cal.open_of(today) if cal.is_settlement_day(today) else cal.open_of(cal.next_settlement_day(today))
-    return CloseOuts(tuple(due), tuple(o for o in obs if o.status == "open" and et(o.deadline).date() > today),
-                     tuple(o for o in obs if o.status == "missed"),
-                     tuple(o for o in obs if o.status == "closed"), tuple(view.ledger.findings), open_time)
+    if open_time < m.at:
+        open_time = cal.open_of(cal.next_settlement_day(today))
+    return CloseOuts(tuple(due), tuple(o for o, st in obs if st == "open" and et(o.deadline).date() > today),
+                     tuple(o for o, st in obs if st == "missed"), tuple(o for o, st in obs if st == "closed"),
+                     tuple(f for f in view.ledger.findings if f.at <= m.at), open_time)
 
 
 # -- locates -------------------------------------------------------------------------------------------------------
