@@ -461,6 +461,7 @@ class Usage:
     qty: int
     taken: int
     reused: int
+    consumed: int
     left: int
 
 
@@ -504,7 +505,8 @@ def locates(view: BookView, m: Moment) -> Locates:
         for r in rows:
             groups[getattr(r, key)].append(r)
         return tuple(Usage(k, len(g), sum(r.qty for r in g), sum(r.taken for r in g), sum(r.reused for r in g),
-                           sum(r.left for r in g if not r.expired)) for k, g in sorted(groups.items()))
+                           sum(r.consumed for r in g), sum(r.left for r in g if not r.expired))
+                     for k, g in sorted(groups.items()))
 
     decs = view.ledger.decisions
     return Locates(tuple(sorted(rows, key=lambda r: r.granted_at)), usage("source"), usage("account"),

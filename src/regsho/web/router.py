@@ -239,7 +239,7 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
             lo = wd.locates(v, m)
             chart = charts.bars([u.key for u in lo.by_source],
                                 [("granted", [u.qty for u in lo.by_source], charts.BLUE),
-                                 ("taken by orders", [u.taken for u in lo.by_source], charts.AMBER),
+                                 ("consumed by short sales", [u.consumed for u in lo.by_source], charts.AMBER),
                                  ("reused (FAQ 4.4)", [u.reused for u in lo.by_source], charts.GREEN)],
                                 "Locates by source", "shares") if lo.by_source else ""
             return {"lo": lo, "chart": Markup(chart)}
