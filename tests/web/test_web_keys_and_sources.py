@@ -97,3 +97,24 @@ def test_a_source_that_cannot_be_read_is_a_page_not_a_traceback() -> None:
     c = TestClient(create_app(Broken(), lambda request: Principal("Ann", Role.ADMIN)), follow_redirects=False)
     r = c.get("/dashboard")
     assert r.status_code == 503 and "record 7 edited" in r.text
+
+
+def test_the_standalone_source_replays_a_book_again_only_when_it_has_new_records(tmp_path: Path) -> None:
+    from regsho.store import Store
+    from regsho.web.standalone import CachedStoreSource
+
+    store = Store(str(tmp_path / "c.db"))
+    try:
+        store.migrate()
+        store.import_file(scenario_files()[0], "one")
+        src = CachedStoreSource(store)
+        first = src.view("one")
+        assert src.view("one") is first
+        doc = {"version": 1, "firm": {"id": "ACME"}, "securities": {"NOVA": {}}, "accounts": {},
+               "events": [{"at": "2025-03-12T06:30", "type": "etb_list", "symbols": ["NOVA"]}]}
+        store.import_document(doc, "more", "one")
+        again = src.view("one")
+        assert again is not first and len(again.history) > len(first.history)
+        assert src.books() == ["one"]
+    finally:
+        store.close()

@@ -26,10 +26,9 @@ def dashboard_cmd(
     """Serve the dashboard over the books of a store at http://HOST:PORT/dashboard (log in with a key)."""
     import uvicorn
 
-    from regsho.app.views import StoreSource
     from regsho.store import Store, StoreError
     from regsho.web import keys as keyfile
-    from regsho.web.standalone import create_app
+    from regsho.web.standalone import CachedStoreSource, create_app
 
     try:
         table = keyfile.read(keys)
@@ -42,7 +41,7 @@ def dashboard_cmd(
     except StoreError as e:
         sys.stderr.write(f"store: {' '.join(str(e).splitlines())}\n")
         raise typer.Exit(2) from None
-    app = create_app(StoreSource(store), keyfile.authenticator(table))
+    app = create_app(CachedStoreSource(store), keyfile.authenticator(table))
     shown = f"[{host}]" if ":" in host else host
     print(f"regsho dashboard: {len(books)} book(s) in {store.url}; {len(table)} key(s) from {keys}; "
           f"open http://{shown}:{port}/dashboard", flush=True)

@@ -9,6 +9,7 @@ cookie the login form sets, or whatever else the caller accepts) or None; a page
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -253,13 +254,17 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
     def surveillance(request: Request) -> Response:
         def build(v: BookView, m: wd.Moment) -> dict[str, Any]:
             s = wd.surveillance(v)
+            day = max((wd.et(r.start).date() for r in s.verdicts if r.start <= m.at), default=None)
+            on_day = [r for r in s.verdicts if wd.et(r.start).date() == day]
+            bad = Counter(f"{r.account} {r.symbol}" for r in on_day if not r.bona_fide)
+            pairs = sorted({f"{r.account} {r.symbol}" for r in on_day}, key=lambda k: (-bad[k], k))[:15]
             rows = [(f"{r.account} {r.symbol}", r.start, r.end, charts.GREEN if r.bona_fide else charts.RED)
-                    for r in s.verdicts]
+                    for r in on_day if f"{r.account} {r.symbol}" in pairs]
             marks = [(f"{x.d.account} {x.d.symbol}", x.d.at, charts.BLUE if x.d.accepted else charts.GREY)
-                     for x in s.sales]
-            end = max((r.end for r in s.verdicts), default=m.at)
-            chart = charts.timeline(rows, "Verdict windows (green bona fide, red not; triangles: short sales "
-                                    "relying on the exception)", min(end, m.at), marks) if rows else ""
+                     for x in s.sales if wd.et(x.d.at).date() == day]
+            end = max((r.end for r in on_day), default=m.at)
+            chart = charts.timeline(rows, f"Verdict windows on {day} (green bona fide, red not; triangles: short "
+                                    "sales relying on the exception)", min(end, m.at), marks) if rows else ""
             return {"s": s, "chart": Markup(chart)}
         return page(request, "surveillance", "surveillance.html.j2", build)
 
