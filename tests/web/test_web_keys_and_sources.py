@@ -110,8 +110,8 @@ def test_the_standalone_source_replays_a_book_again_only_when_it_has_new_records
         src = CachedStoreSource(store)
         first = src.view("one")
         assert src.view("one") is first
-        doc = {"version": 1, "firm": {"id": "ACME"}, "securities": {"NOVA": {}}, "accounts": {},
-               "events": [{"at": "2025-03-12T06:30", "type": "etb_list", "symbols": ["NOVA"]}]}
+        doc = {"version": 1, "firm": {"id": "ACME"}, "securities": {"NOVA": {"shares_outstanding": 80000000}},
+               "accounts": {}, "events": [{"at": "2025-03-12T06:30", "type": "etb_list", "symbols": ["NOVA"]}]}
         store.import_document(doc, "more", "one")
         again = src.view("one")
         assert again is not first and len(again.history) > len(first.history)
