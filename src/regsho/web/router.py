@@ -63,7 +63,8 @@ _BY_SLUG = {p.slug: p for p in PAGES}
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("regsho.web", "templates"), autoescape=select_autoescape(["j2", "html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(when=wd.when, plain=wd.plain, span=wd.span, num=lambda n: f"{n:,}" if n is not None else "")
+    env.filters.update(when=wd.when, plain=wd.plain, span=wd.span, num=lambda n: f"{n:,}" if n is not None else "",
+                       t=lambda v: Markup('<span class="t">%s</span>') % wd.when(v))
     return env
 
 
@@ -226,7 +227,7 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
             rows = [(f"{r.period.bd} {r.period.symbol}", r.period.start, r.period.until,
                      charts.RED if r.in_force else charts.AMBER) for r in pb.rows]
             rows += [(f"{r.bd} {r.symbol} (notice received)", r.start, r.until, charts.GREY) for r in pb.received]
-            chart = charts.timeline(rows, "Pre-borrow periods (dashed line: as of)", m.at) if rows else ""
+            chart = charts.timeline(rows, "Pre-borrow periods", m.at) if rows else ""
             return {"pb": pb, "chart": Markup(chart)}
         return page(request, "penalty-box", "penalty_box.html.j2", build)
 
@@ -263,8 +264,7 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
             marks = [(f"{x.d.account} {x.d.symbol}", x.d.at, charts.BLUE if x.d.accepted else charts.GREY)
                      for x in s.sales if wd.et(x.d.at).date() == day]
             end = max((r.end for r in on_day), default=m.at)
-            chart = charts.timeline(rows, f"Verdict windows on {day} (green bona fide, red not; triangles: short "
-                                    "sales relying on the exception)", min(end, m.at), marks) if rows else ""
+            chart = charts.timeline(rows, f"Verdict windows on {day}", min(end, m.at), marks) if rows else ""
             return {"s": s, "chart": Markup(chart)}
         return page(request, "surveillance", "surveillance.html.j2", build)
 
