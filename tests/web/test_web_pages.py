@@ -47,6 +47,7 @@ def test_a_trader_opens_desk_pages_but_no_compliance_or_operations_page(as_role:
         r = c.get(url(slug))
         assert r.status_code == 403, slug
         assert "The trader role may not open this page" in r.text
+        assert "Locates</a>" in r.text and "Penalty box</a>" not in r.text  # the menu of what it may open
     assert c.get(f"/dashboard/decisions/{PENALTY_BOOK}/O1").status_code == 403
     menu = c.get(url("")).text
     assert "Penalty box" not in menu and "Decisions" not in menu.split("<main>")[0]
@@ -138,6 +139,7 @@ def test_decision_search_by_order_account_symbol_and_time(as_role: Client) -> No
     assert orders("VANT") == {"O1", "O2", "O3", "O4", "O5", "O6"}
     assert orders("2025-03-12T10") == {"O1", "O2", "O3"}
     assert orders("A1 2025-03-13") == {"O5"}
+    assert orders("2025-03-12 10:01") == {"O2"}  # a date and a time given apart
     assert orders("VANT", outcome="reject") == {"O1", "O2", "O5"}
     assert orders("", reason="PRE_BORROW") == {"O4"}
     assert orders("nothing-like-this") == set()
@@ -229,6 +231,12 @@ def test_the_monitor_shows_lists_rule_201_and_securities(as_role: Client) -> Non
     assert re.search(r"DRPX .* 2025-03-1\d \d\d:\d\d ET – 2025-03-1\d 23:59", t) or "in force" in t
     one = as_role("trader").get(url("monitor", "01_locate_desk_day"))
     assert "easy to borrow" in one.text and "<svg" in one.text
+    # the lists in force at the moment shown: the ETB list of 06:30 is 24 hours old the next morning
+    lists = text(one.text)
+    assert "easy to borrow 2025-03-10 06:30 ET 2 1 d 0 h" in lists
+    before = text(as_role("trader").get(url("monitor", "01_locate_desk_day", as_of="2025-03-10T06:00")).text)
+    assert "easy to borrow none received 0" in before
+    assert "Rule 201 windows are shown as the book stands after its last event" in before
 
 
 def test_the_overview_counts_and_links_by_role(as_role: Client) -> None:

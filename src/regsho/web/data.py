@@ -9,6 +9,7 @@ event is today (a live book), otherwise the book's last event (a book of past da
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -618,23 +619,33 @@ class Monitor:
 
 
 def monitor(view: BookView, m: Moment) -> Monitor:
+    """The lists in force at the moment shown (from the stored events; from the engine's state when there are none),
+    Rule 201 triggers and windows, and every security's status."""
     snap = view.engine.gate.snap if view.engine is not None else None
+    evs = events_in_force(view.history)
+    kinds = (("threshold", "threshold_list"), ("easy to borrow", "etb_list"), ("hard to borrow", "htb_list"))
+    in_force: dict[str, tuple[dt.datetime | None, frozenset[str]]] = {}
+    for _, kind in kinds:
+        got = _lists(evs, kind, m.at)
+        if got:
+            in_force[kind] = got[-1]
+        elif evs or snap is None:
+            htb = frozenset(s for s, sec in view.book.securities.items() if sec.htb) if kind == "htb_list" else None
+            in_force[kind] = (None, htb or frozenset())
+        else:
+            state = {"threshold_list": (snap.threshold_as_of, snap.threshold_symbols),
+                     "etb_list": (snap.etb_as_of, snap.etb_symbols), "htb_list": (snap.htb_as_of, snap.htb_symbols)}
+            in_force[kind] = state[kind]
+    lists = tuple((label, in_force[k][0], len(in_force[k][1]),
+                   span(m.at - t) if (t := in_force[k][0]) is not None and t <= m.at else "") for label, k in kinds)
     rows = []
     for sym, sec in sorted(view.book.securities.items()):
         w = snap.ssr.get(sym) if snap else None
-        rows.append(SecurityRow(sym, sec.name or "", str(sec.kind), bool(snap and sym in snap.threshold_symbols),
-                                bool(snap and sym in snap.etb_symbols), bool(snap and sym in snap.htb_symbols),
+        rows.append(SecurityRow(sym, sec.name or "", str(sec.kind), sym in in_force["threshold_list"][1],
+                                sym in in_force["etb_list"][1], sym in in_force["htb_list"][1],
                                 w, w is not None and w[0] <= m.at < w[1], sec.shares_outstanding))
-    lists: list[tuple[str, dt.datetime | None, int, str]] = []
-    if snap is not None:
-        for label, at, syms in (("threshold", snap.threshold_as_of, snap.threshold_symbols),
-                                ("easy to borrow", snap.etb_as_of, snap.etb_symbols),
-                                ("hard to borrow", snap.htb_as_of, snap.htb_symbols)):
-            lists.append((label, at, len(syms), span(m.at - at) if at is not None and at <= m.at else ""))
-    evs = events_in_force(view.history)
-    sizes = {k: tuple((at, len(s)) for at, s in _lists(evs, k, m.at))
-             for k in ("threshold_list", "etb_list", "htb_list")}
-    return Monitor(tuple(rows), tuple(lists), tuple(e for e in evs if e.type == "ssr" and e.at <= m.at),
+    sizes = {k: tuple((at, len(s)) for at, s in _lists(evs, k, m.at)) for _, k in kinds}
+    return Monitor(tuple(rows), lists, tuple(e for e in evs if e.type == "ssr" and e.at <= m.at),
                    {k: v for k, v in sizes.items() if v})
 
 
@@ -644,8 +655,9 @@ def monitor(view: BookView, m: Moment) -> Monitor:
 def search(view: BookView, q: str, outcome: str = "", reason: str = "") -> list[Decision]:
     """Decisions matching every word of ``q``: an order id, an account, a symbol, or a time prefix in ET
     (``2025-03-12``, ``2025-03-12T10``, ``2025-03-12 10:05``); optionally one outcome or one reason code."""
+    q = re.sub(r"(\d{4}-\d{2}-\d{2})[ T](\d)", r"\1T\2", q)  # a date and a time given apart are one word
     words = q.replace(",", " ").split()
-    times = [w.replace(" ", "T") for w in words]
+    times = words
     out = []
     for d in view.ledger.decisions:
         if outcome and d.action != outcome:

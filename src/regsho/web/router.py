@@ -96,19 +96,19 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
             "Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
             "Cache-Control": "no-store"})
 
+    def menu(principal: Principal) -> list[PageDef]:
+        return [p for p in PAGES if allowed(principal.role, p.group)]
+
     def gate(request: Request, group: str) -> Principal | Response:
         principal = authenticate(request)
         if principal is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}", status_code=303)
         if not allowed(principal.role, group):
-            return render("error.html.j2", 403, title="Not allowed", principal=principal, pages=(),
+            return render("error.html.j2", 403, title="Not allowed", principal=principal, pages=menu(principal),
                           message=f"The {principal.role.value} role may not open this page "
                                   f"(it needs the {group} page group).")
         return principal
-
-    def menu(principal: Principal) -> list[PageDef]:
-        return [p for p in PAGES if allowed(principal.role, p.group)]
 
     def load(request: Request, principal: Principal, book: str | None
              ) -> tuple[BookView | None, list[str], Response | None]:
