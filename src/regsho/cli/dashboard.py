@@ -15,17 +15,19 @@ KEYS_ENV = "REGSHO_DASHBOARD_KEYS"
 
 
 def dashboard_cmd(
-    db: Annotated[str, typer.Option("--db", envvar="REGSHO_DB", help="SQLite file path or SQLAlchemy URL "
-                                                                     "(postgresql://...).")],
     keys: Annotated[Path, typer.Option("--keys", envvar=KEYS_ENV,
                                        help="File of API keys, one per line: KEY ROLE NAME (roles: trader, "
                                             "locate_desk, operations, compliance, admin).")],
+    db: Annotated[str | None, typer.Option("--db", envvar="REGSHO_DB", help="SQLite file path or SQLAlchemy URL "
+                                           "(postgresql://...); default: the store in the user's data directory.")]
+    = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8765,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the dashboard over the books of a store at http://HOST:PORT/dashboard (log in with a key)."""
     import uvicorn
 
+    from regsho.app.paths import default_db
     from regsho.store import Store, StoreError
     from regsho.web import keys as keyfile
     from regsho.web.standalone import CachedStoreSource, create_app
@@ -36,7 +38,7 @@ def dashboard_cmd(
         sys.stderr.write(f"bad input: {e}\n")
         raise typer.Exit(2) from None
     try:
-        store = Store(db)
+        store = Store(db or default_db())
         books = store.books()
     except StoreError as e:
         sys.stderr.write(f"store: {' '.join(str(e).splitlines())}\n")
