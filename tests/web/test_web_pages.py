@@ -240,7 +240,9 @@ def test_the_monitor_shows_lists_rule_201_and_securities(as_role: Client) -> Non
 
 
 def test_the_overview_counts_and_links_by_role(as_role: Client) -> None:
-    t = text(as_role("compliance").get(url("")).text)
+    page = as_role("compliance").get(url("")).text
+    t = text(page)
     assert "Missed close-outs 1" in t and "Decisions 6" in t
+    assert page.count('<svg role="img"') == 2 and 'aria-label="Decisions per day"' in page  # 3 days of decisions
     trader = as_role("trader").get(url("")).text
     assert f"/dashboard/penalty-box?book={PENALTY_BOOK}" not in trader

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from regsho.app.views import BookView
@@ -171,6 +171,7 @@ class Overview:
     rejected: int
     decisions_today: int
     by_reason: tuple[tuple[str, int, int], ...]  # reason, accepted, rejected
+    by_day: tuple[tuple[dt.date, int, int], ...]  # day, accepted, rejected
     open_obligations: int
     due_today: int
     missed: int
@@ -189,11 +190,15 @@ def overview(view: BookView, m: Moment) -> Overview:
     for d in led.decisions:
         per[d.reasons[0] if d.reasons else "none"][0 if d.accepted else 1] += 1
     by_reason = tuple(sorted(((k, v[0], v[1]) for k, v in per.items()), key=lambda r: -(r[1] + r[2])))
+    daily: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    for d in led.decisions:
+        daily[et(d.at).date()][0 if d.accepted else 1] += 1
+    by_day = tuple((k, v[0], v[1]) for k, v in sorted(daily.items()))
     obs = led.obligations
     snap = view.engine.gate.snap if view.engine is not None else None
     return Overview(
         len(led.decisions), acc, len(led.decisions) - acc, sum(1 for d in led.decisions if et(d.at).date() == day),
-        by_reason, sum(1 for o in obs if status_at(o, m.at) == "open"),
+        by_reason, by_day, sum(1 for o in obs if status_at(o, m.at) == "open"),
         sum(1 for o in obs if et(o.deadline).date() == day and status_at(o, m.at)),
         sum(1 for o in obs if status_at(o, m.at) == "missed"),
         len(periods_in_force(led.periods, m.at)), len(snap.threshold_symbols) if snap else 0,
@@ -574,7 +579,6 @@ class Surveillance:
     verdicts: tuple[VerdictRow, ...]
     reviews: tuple[tuple[str, str, bool], ...]  # account, symbol, bona fide (the latest mm_status review)
     sales: tuple[MmSale, ...]
-    pairs: tuple[tuple[str, str], ...] = field(default=())
 
 
 def surveillance(view: BookView) -> Surveillance:
@@ -590,8 +594,7 @@ def surveillance(view: BookView) -> Surveillance:
                                        tuple((c, PATTERNS[c].meaning if c in PATTERNS else "") for c in v.findings),
                                        v.cites, v.source))
         reviews = [(a, s, b) for (a, s), b in sorted(snap.mm_review.items())]
-    pairs = tuple(sorted({(r.account, r.symbol) for r in rows}))
-    return Surveillance(tuple(rows), tuple(reviews), mm_sales(view), pairs)
+    return Surveillance(tuple(rows), tuple(reviews), mm_sales(view))
 
 
 # -- the market monitor --------------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -110,8 +110,7 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
                                   f"(it needs the {group} page group).")
         return principal
 
-    def load(request: Request, principal: Principal, book: str | None
-             ) -> tuple[BookView | None, list[str], Response | None]:
+    def load(principal: Principal, book: str | None) -> tuple[BookView | None, list[str], Response | None]:
         try:
             books = source.books()
         except Exception as e:  # the store refused to read (e.g. a broken chain): say so, never a traceback
@@ -138,7 +137,7 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
         got = gate(request, p.group)
         if isinstance(got, Response):
             return got
-        view, books, failed = load(request, got, book or request.query_params.get("book"))
+        view, books, failed = load(got, book or request.query_params.get("book"))
         if failed is not None:
             return failed
         assert view is not None
@@ -166,10 +165,11 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
         return render("login.html.j2", title="Log in", principal=None, pages=(), next=_safe_next(next), error="")
 
     @router.post(PREFIX + "/login", response_class=HTMLResponse, include_in_schema=False)
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        key = str(form.get("key", "")).strip()
-        target = _safe_next(str(form.get("next", "")))
+    def login(request: Request, key: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
+        # a plain function: FastAPI runs it in a worker thread, so an ``authenticate`` that reads a database does
+        # not hold up other requests
+        key = key.strip()
+        target = _safe_next(next)
         principal = authenticate(_with_key(request, key)) if KEY_PATTERN.fullmatch(key) else None
         if principal is None:
             return render("login.html.j2", 401, title="Log in", principal=None, pages=(), next=target,
@@ -203,7 +203,12 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
                                 [("accepted", [r[1] for r in o.by_reason[:12]], charts.GREEN),
                                  ("rejected", [r[2] for r in o.by_reason[:12]], charts.RED)],
                                 "Decisions by first reason", "orders") if o.by_reason else ""
-            return {"o": o, "chart": Markup(chart)}
+            days = o.by_day[-31:]
+            daily = charts.bars([d.strftime("%a %m-%d") for d, _, _ in days],
+                                [("accepted", [a for _, a, _ in days], charts.GREEN),
+                                 ("rejected", [r for _, _, r in days], charts.RED)],
+                                "Decisions per day", "orders") if len(days) > 1 else ""
+            return {"o": o, "chart": Markup(chart), "daily": Markup(daily)}
         return page(request, "", "overview.html.j2", build)
 
     @router.get(PREFIX + "/threshold", response_class=HTMLResponse, include_in_schema=False)
