@@ -164,7 +164,7 @@ def test_the_penalty_box_shows_the_missed_close_out_and_what_releases_it(as_role
     t = text(as_role("compliance").get(url("penalty-box")).text)
     assert "CLEARCO in VANT" in t and "CORR1 in VANT" in t
     assert "purchases of 2,000 shares of VANT by CLEARCO after 2025-03-12 09:30:00 ET, cleared and settled" in t
-    assert "OB1: 2,000 of 2,000 shares under 204(a), deadline 2025-03-12 09:30 ET" in t
+    assert "OB1: 2,000 shares under 204(a), deadline 2025-03-12 09:30 ET, 2,000 not closed out by then" in t
     assert "CLOSE_OUT_MISSED" in t
     for n in ("N1", "N2", "N3", "N4"):
         assert n in t

@@ -83,7 +83,8 @@ def steps(series: Sequence[tuple[str, Sequence[tuple[dt.datetime, int]], str]], 
     ax.set_title(title, fontsize=10, loc="left")
     _dates(ax, "%m-%d")
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=8, loc="upper left")
+    if len(series) > 1:
+        ax.legend(fontsize=8, loc="best")
     ax.set_ylim(bottom=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

@@ -129,8 +129,23 @@ def _event_time(body: dict[str, Any]) -> dt.datetime:
     return t.replace(tzinfo=ET) if t.tzinfo is None else t.astimezone(ET)
 
 
-def events_in_force(history: Sequence[dict[str, Any]]) -> list[StoredEvent]:
+#: the events of the last few histories read (a book's view is reused until the book changes, and with it its history)
+_SEEN: dict[int, tuple[Sequence[dict[str, Any]], tuple[StoredEvent, ...]]] = {}
+
+
+def events_in_force(history: Sequence[dict[str, Any]]) -> tuple[StoredEvent, ...]:
     """The book's events in the order recorded: cancelled ones left out, corrected ones in their latest form."""
+    hit = _SEEN.get(id(history))
+    if hit is not None and hit[0] is history:
+        return hit[1]
+    out = tuple(_events_in_force(history))
+    if len(_SEEN) >= 8:
+        _SEEN.clear()
+    _SEEN[id(history)] = (history, out)
+    return out
+
+
+def _events_in_force(history: Sequence[dict[str, Any]]) -> list[StoredEvent]:
     corrections: dict[int, dict[str, Any]] = {}
     for rec in history:
         if rec.get("kind") == "amend" and isinstance(rec.get("body"), dict) and rec["body"].get("event"):
@@ -535,6 +550,27 @@ class MmSale:
 
 
 _MM = (rc.BONA_FIDE_MARKET_MAKING, rc.NOT_BONA_FIDE_MARKET_MAKING)
+
+
+@dataclass(frozen=True, slots=True)
+class MmTally:
+    """Per market-maker account: its short sales relying on the exception, and how they were judged."""
+
+    account: str
+    sales: int
+    accepted: int
+    rejected: int
+    not_bona_fide: int  # judged on a verdict (or review) that was not bona fide
+
+
+def mm_tally(sales: Sequence[MmSale]) -> tuple[MmTally, ...]:
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for x in sales:
+        t = per[x.d.account]
+        t[0] += 1
+        t[1 if x.d.accepted else 2] += 1
+        t[3] += x.bona_fide is False
+    return tuple(MmTally(a, *v) for a, v in sorted(per.items()))
 
 
 def mm_sales(view: BookView) -> tuple[MmSale, ...]:

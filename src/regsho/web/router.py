@@ -254,7 +254,15 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
 
     @router.get(PREFIX + "/market-making", response_class=HTMLResponse, include_in_schema=False)
     def market_making(request: Request) -> Response:
-        return page(request, "market-making", "market_making.html.j2", lambda v, m: {"sales": wd.mm_sales(v)})
+        def build(v: BookView, m: wd.Moment) -> dict[str, Any]:
+            sales = wd.mm_sales(v)
+            tally = wd.mm_tally(sales)
+            chart = charts.bars([t.account for t in tally],
+                                [("accepted", [t.accepted for t in tally], charts.GREEN),
+                                 ("rejected", [t.rejected for t in tally], charts.RED)],
+                                "Short sales relying on the exception", "orders") if tally else ""
+            return {"sales": sales, "tally": tally, "chart": Markup(chart)}
+        return page(request, "market-making", "market_making.html.j2", build)
 
     @router.get(PREFIX + "/surveillance", response_class=HTMLResponse, include_in_schema=False)
     def surveillance(request: Request) -> Response:
