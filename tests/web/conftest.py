@@ -1,11 +1,14 @@
-"""Fixtures for the dashboard: a store holding the bundled examples (one book each) and a desk's fortnight (threshold
-lists, a run of fails, surveillance windows), a key file with one key per role, and the app over them."""
+"""Fixtures for the dashboard: a store holding the bundled examples (one book each), a desk's fortnight (threshold
+lists, a run of fails, surveillance windows) and, where the demo generator is installed, the small demo firm (book
+``demo``); a key file with one key per role, and the app over them."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,15 +31,25 @@ KEYS = {
 }
 PENALTY_BOOK = "04_clearing_firm_penalty_box"
 DESK_BOOK = "desk_fortnight"
+DEMO_BOOK = "demo"
+HAS_DEMO = importlib.util.find_spec("regsho.demo") is not None
 
 
 def scenario_files() -> list[Path]:
     return [*sorted(EXAMPLES.glob("*.yaml")), HERE / "desk_fortnight.yaml"]
 
 
+def _demo(db: str) -> Any:
+    """The small demo firm (synthetic market: the same on every machine) recorded as book ``demo``; its story."""
+    from regsho import demo
+
+    return demo.run(db, size=demo.SMALL, synthetic=True, book=DEMO_BOOK, write_report=False, by="tests").story
+
+
 @pytest.fixture(scope="session")
-def store_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite store with every bundled example imported as a book of its own name, and the desk's fortnight."""
+def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
+    """A SQLite store with every bundled example imported as a book of its own name, the desk's fortnight and the
+    demo when it is installed; and the demo's story (None without it)."""
     db = str(tmp_path_factory.mktemp("dashboard") / "books.db")
     store = Store(db)
     try:
@@ -45,7 +58,19 @@ def store_db(tmp_path_factory: pytest.TempPathFactory) -> str:
             store.import_file(f, f.stem, by="tests")
     finally:
         store.close()
-    return db
+    return db, _demo(db) if HAS_DEMO else None
+
+
+@pytest.fixture(scope="session")
+def store_db(stored: tuple[str, Any]) -> str:
+    return stored[0]
+
+
+@pytest.fixture(scope="session")
+def demo_story(stored: tuple[str, Any]) -> Any:
+    if stored[1] is None:
+        pytest.skip("regsho.demo (the demo firm's generator) is not installed in this tree")
+    return stored[1]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.web.conftest import DESK_BOOK, KEYS, PENALTY_BOOK
+from tests.web.conftest import DEMO_BOOK, DESK_BOOK, HAS_DEMO, KEYS, PENALTY_BOOK
 
 from regsho.web import PAGES
 
@@ -102,7 +102,7 @@ class Watched:
 
 def _urls(base: str) -> list[str]:
     out = []
-    for book in (PENALTY_BOOK, DESK_BOOK):
+    for book in (PENALTY_BOOK, DESK_BOOK, *((DEMO_BOOK,) if HAS_DEMO else ())):
         out += [f"{base}/dashboard{'/' + p.slug if p.slug else ''}?book={book}" for p in PAGES]
     out.append(f"{base}/dashboard/decisions/{PENALTY_BOOK}/O1")
     out.append(f"{base}/dashboard/decisions?book={PENALTY_BOOK}&q=VANT")
@@ -189,4 +189,26 @@ def test_a_trader_cannot_open_the_compliance_pages(server: str, context: Any) ->
     w.page.click("form.who button")  # log out
     w.page.wait_for_url("**/dashboard/login")
     assert all(c["name"] != "regsho_key" for c in w.page.context.cookies())
+    w.page.close()
+
+
+def test_the_demo_firm_in_the_browser(server: str, context: Any, demo_story: Any) -> None:
+    """The demo's missed close-out and what releases it, its FAQ 4.4 reuse with its citation, its failing market
+    maker."""
+    w = Watched(context)
+    w.login(server, "compliance")
+    w.open(f"{server}/dashboard/penalty-box?book={DEMO_BOOK}")
+    missed = w.page.locator("#missed + .scroll").inner_text()
+    assert demo_story.missed_symbol in missed and "missed" in missed
+    box = w.page.locator(f"article.box:has-text('in {demo_story.missed_symbol}')").first
+    assert "purchases of" in box.locator("dd.releases").inner_text()
+    w.open(f"{server}/dashboard/decisions?book={DEMO_BOOK}")
+    w.page.fill("form.search input[name=q]", demo_story.reuse_order)
+    w.page.click("form.search button[type=submit]")
+    w.page.click(f"a[href='/dashboard/decisions/{DEMO_BOOK}/{demo_story.reuse_order}']")
+    assert "SEC Reg SHO FAQ 4.4" in w.page.locator("section.explain").inner_text()
+    w.open(f"{server}/dashboard/market-making?book={DEMO_BOOK}")
+    tally = w.page.locator("main table").first.inner_text()
+    assert demo_story.failing_mm in tally
+    assert w.errors == []
     w.page.close()
