@@ -30,6 +30,7 @@ from regsho.adapters.output import bulk, write_json
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
 from regsho.cli import surveil as surveil_cli
+from regsho.cli.dashboard import dashboard_cmd
 from regsho.cli.data import register as register_data_commands
 from regsho.cli.explain import explain_decision
 from regsho.cli.report import report_app
@@ -54,6 +55,7 @@ app.command("surveil")(surveil_cli.surveil_cmd)
 bench_app.command("surveillance")(surveil_cli.bench_cmd)
 register_data_commands(app, bench_app)
 app.add_typer(report_app, name="report")
+app.command("dashboard")(dashboard_cmd)
 
 DbOption = Annotated[str, typer.Option("--db", envvar="REGSHO_DB",
                                        help="SQLite file path or SQLAlchemy URL (postgresql://...).")]
