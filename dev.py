@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run regsho on a fresh machine with only Python (>= 3.11) and access to PyPI.
 
-    python3 dev.py demo     # create .venv, install, replay the bundled examples and explain the decisions
+    python3 dev.py demo     # create .venv, install, run the demo firm into the store (regsho demo)
     python3 dev.py test     # create .venv, install, run ruff, mypy, pytest and the acceptance scenarios
 
 Anything after the command is passed on (to ``regsho demo`` or to pytest).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".regsho-install"
 SHARED = ROOT.parent / "shared"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def run(*cmd: str | Path, check: bool = True) -> int:
@@ -44,11 +46,31 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+def ensure_browser() -> None:
+    """The dashboard's browser tests drive Debian's chromium: install it (apt-get) when it is missing. Without it
+    (no apt-get, no root or sudo, or the install fails) those tests skip and say why."""
+    if CHROMIUM.exists():
+        return
+    apt = shutil.which("apt-get")
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    sudo = [] if root else ["sudo", "-n"] if shutil.which("sudo") else None
+    if apt is None or sudo is None:
+        print(f"browser tests: {CHROMIUM} is missing and cannot be installed here (needs apt-get as root); skipped")
+        return
+    os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
+    if run(*sudo, apt, "install", "-y", "chromium", check=False) != 0:
+        run(*sudo, apt, "update", check=False)
+        run(*sudo, apt, "install", "-y", "chromium", check=False)
+    if not CHROMIUM.exists():
+        print(f"browser tests: installing chromium did not give {CHROMIUM}; skipped")
+
+
 def demo(args: list[str]) -> None:
     run(BIN / "regsho", "demo", *args)
 
 
 def test(args: list[str]) -> None:
+    ensure_browser()
     run(BIN / "ruff", "check", "src", "tests")
     run(BIN / "mypy")
     workers = [] if any(a.startswith("-n") for a in args) else ["-n", "2"]

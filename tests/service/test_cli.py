@@ -15,7 +15,7 @@ from tests.service.server import free_port
 
 from regsho.cli.main import run
 from regsho.store import Store
-from regsho.store.keys import find_key
+from regsho.store.keys import add_key, find_key
 
 
 def test_keys_add_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +65,15 @@ def test_serve_uses_and_prints_the_default_store(tmp_path: Path) -> None:
                 pass
             time.sleep(0.05)
         assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()["ready"] is True
-        assert (tmp_path / "home" / "regsho.sqlite").exists()
+        db = tmp_path / "home" / "regsho.sqlite"
+        assert db.exists()
+        # the dashboard is mounted on the same app, behind the same keys (the login page's cookie)
+        assert httpx.get(f"http://127.0.0.1:{port}/dashboard/login", timeout=5).status_code == 200
+        st = Store(str(db))
+        key = add_key(st, "Casey", "compliance", "test")[1]
+        st.close()
+        page = httpx.get(f"http://127.0.0.1:{port}/dashboard", cookies={"regsho_key": key}, timeout=30)
+        assert page.status_code == 200 and "Casey" in page.text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)

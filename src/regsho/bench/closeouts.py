@@ -21,6 +21,7 @@ from rich.table import Table
 from regsho.adapters.scenario import Scenario, ScenarioEvent
 from regsho.calendars import ET, default_calendars
 from regsho.core import events as ev
+from regsho.rules import r203_b2
 
 ORIGINS: tuple[tuple[ev.FailOrigin, float], ...] = (
     (ev.FailOrigin.SHORT_SALE, 0.60),
@@ -63,6 +64,10 @@ def build(
         return dt.datetime(d.year, d.month, d.day, h, m, s, tzinfo=ET)
 
     pending: dict[dt.date, list[tuple[str, str, int, str]]] = {}  # close-outs due: day -> (sym, bd, qty, method)
+    #: close-outs scheduled and not yet made, per (bd, symbol): a fail is allocated only when it is the
+    #: participant's one open obligation in the security, so that 204(d)'s allocation order (earliest deadline
+    #: first) moves exactly that fail and every broker-dealer's close-outs match what it owes
+    outstanding: dict[tuple[str, str], int] = {}
     oid = lid = cid = 0
     cns_qty = {s: 0 for s in thr}
     add(ev.ThresholdList(at(days[0], 6), frozenset(thr)), "threshold_list")
@@ -76,6 +81,7 @@ def build(
                 pending.setdefault(d, []).append((sym, bd, qty, "purchase"))
                 continue
             cid += 1
+            outstanding[(bd, sym)] -= 1
             add(ev.CloseOut(t, f"X{cid}", sym, qty, ev.CloseOutMethod(method), bd), "close_out")
         # 09:30-16:00: locates and short sales through the gate
         for i in range(orders_per_day):
@@ -90,6 +96,7 @@ def build(
         # late close-outs (after the open) for the 2% missed
         for i, (sym, bd, qty, method) in enumerate(pending.pop(d, [])):
             cid += 1
+            outstanding[(bd, sym)] -= 1
             add(ev.CloseOut(at(d, 15, 0) + dt.timedelta(seconds=i), f"X{cid}", sym, qty,
                             ev.CloseOutMethod(method), bd), "close_out")
         # 18:00: the day's fails
@@ -103,15 +110,18 @@ def build(
             trade = cal.previous_settlement_day(d)
             add(ev.Fail(t, sym, qty, d, origin, trade, bd), "fail")
             if origin is ev.FailOrigin.DEEMED_TO_OWN:
-                due = cal.trading_day_on_or_before(trade + dt.timedelta(days=34))
+                due = r203_b2.deemed_to_own_deadline(trade, cal).date()
                 method = "purchase"
             else:
                 k = 3 if origin in (ev.FailOrigin.LONG_SALE, ev.FailOrigin.BONA_FIDE_MM) else 1
                 due = cal.add_settlement_days(d, k)
                 method = "purchase" if rng.random() < 0.5 else "borrow"
-            if bd == firm.id and rng.random() < 0.05:
+            if bd == firm.id and rng.random() < 0.05 and not outstanding.get((bd, sym)):
                 allocs.append((sym, qty, bds[1 + rng.randrange(correspondents)]))
                 bd = allocs[-1][2]
+            if outstanding.get((bd, sym)):
+                method = "purchase"  # a borrow cannot cure a purchase-only obligation it would be matched with
+            outstanding[(bd, sym)] = outstanding.get((bd, sym), 0) + 1
             pending.setdefault(due, []).append((sym, bd, qty, method))
         for i, (sym, qty, to) in enumerate(allocs):
             add(ev.Allocate(at(d, 19, 30) + dt.timedelta(milliseconds=i), sym, qty, to), "allocate")

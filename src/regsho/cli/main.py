@@ -30,9 +30,11 @@ from regsho.adapters.output import bulk, write_json
 from regsho.adapters.scenario import Scenario, ScenarioError, load
 from regsho.app.replay import ReplayResult, replay
 from regsho.cli import surveil as surveil_cli
+from regsho.cli.dashboard import dashboard_cmd
 from regsho.cli.data import register as register_data_commands
 from regsho.cli.explain import explain_decision
 from regsho.cli.keys import keys_app
+from regsho.cli.report import report_app
 from regsho.cli.serve import bench_http_cmd, serve_cmd
 from regsho.cli.store import bench_store_cmd, store_app
 
@@ -54,6 +56,8 @@ app.add_typer(store_app, name="store")
 app.command("surveil")(surveil_cli.surveil_cmd)
 bench_app.command("surveillance")(surveil_cli.bench_cmd)
 register_data_commands(app, bench_app)
+app.add_typer(report_app, name="report")
+app.command("dashboard")(dashboard_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(keys_app, name="keys")
 bench_app.command("http")(bench_http_cmd)
@@ -227,10 +231,35 @@ def summary_table(sc: Scenario, r: ReplayResult) -> Table:
 
 @app.command("demo")
 def demo_cmd(
-    files: Annotated[list[Path] | None, typer.Argument(help="Scenarios (default: the bundled examples).")]
-    = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Scenarios to replay and explain instead.")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Replay the bundled example scenarios instead.")]
+    = False,
+    db: Annotated[str | None, typer.Option("--db", envvar="REGSHO_DB", help="The store to record the demo in "
+                                           "(default: the user's store, which regsho serve reads).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo firm.")] = 7,
+    small: Annotated[bool, typer.Option("--small", help="A small firm and a week (a quick look).")] = False,
+    book: Annotated[str, typer.Option(help="Book name in the store.")] = "demo",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the daily report (default: reports in "
+                                                               "the data directory).")] = None,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Synthetic threshold securities even when the "
+                                                                "SEC data is at hand.")] = False,
 ) -> None:
-    """Replay scenarios (by default the bundled examples) and print every decision with its citations."""
+    """A demo firm's month (seeded) through the engine into the store, its summary, its daily report, and how to
+    open the dashboard; with FILES or --examples, replay scenarios and explain every decision instead."""
+    if not files and not examples:
+        from regsho.cli.demo import firm_demo
+        from regsho.store import StoreError
+
+        try:
+            firm_demo(out, db=db, seed=seed, small=small, book=book, out_dir=out_dir, synthetic=synthetic,
+                      data=None)
+        except StoreError as e:
+            raise _store_error(e) from None
+        except OSError as e:
+            err.print(f"demo: cannot write {escape(str(e.filename or out_dir or ''))}: {escape(e.strerror or str(e))}",
+                      highlight=False)
+            raise typer.Exit(2) from None
+        return
     paths = files or sorted(EXAMPLES.glob("*.yaml"))
     try:
         done = _load_and_replay(paths)

@@ -38,8 +38,9 @@ def serve_cmd(
     import uvicorn
 
     from regsho.app.paths import default_db
-    from regsho.service import create_app
+    from regsho.service import LiveService, LiveSource, authenticate, create_app
     from regsho.store import Store, StoreError
+    from regsho.web import create_router
 
     try:
         max_age = _duration(reference_max_age)
@@ -60,9 +61,10 @@ def serve_cmd(
                          f"import HEADER.yaml` or POST /v1/books)\n")
         raise typer.Exit(2)
     print(f"regsho serve: store {store.url}", flush=True)
-    app = create_app(store, books=book or None, reference_max_age=max_age, snapshot_every=snapshot_every,
-                     snapshot_seconds=snapshot_seconds)
-    print(f"regsho serve: http://{host}:{port}/v1 (OpenAPI at /docs)", flush=True)
+    service = LiveService(store, books=book or None, reference_max_age=max_age, snapshot_every=snapshot_every,
+                          snapshot_seconds=snapshot_seconds)
+    app = create_app(service, routers=[create_router(LiveSource(service), authenticate)])
+    print(f"regsho serve: http://{host}:{port}/v1 (OpenAPI at /docs, the dashboard at /dashboard)", flush=True)
     loop = "uvloop" if sys.platform != "win32" else "asyncio"
     uvicorn.run(app, host=host, port=port, loop=loop, http="httptools", log_level="warning", access_log=False,
                 timeout_graceful_shutdown=10)

@@ -93,6 +93,17 @@ class Item:
     source: str = ""
 
 
+def _ledger_copy(led: Ledger) -> Ledger:
+    out = Ledger()
+    out.decisions = list(led.decisions)
+    out._obligations = dict(led._obligations)
+    out._periods = dict(led._periods)
+    out.notices = list(led.notices)
+    out.findings = list(led.findings)
+    out._by_order = dict(led._by_order)
+    return out
+
+
 def who(p: Principal) -> str:
     return f"{p.name} ({p.role.value})"
 
@@ -291,9 +302,12 @@ class LiveBook:
     # -- reading -----------------------------------------------------------------------------------------
 
     def view(self) -> BookView:
+        """The book as readers see it. The ledger is a copy of its containers (each copy is one step under the
+        interpreter lock, so a reader in another thread never sees a container change under it); the engine is
+        the live one."""
         st = self._ready_state()
         at = st.engine.last.astimezone(dt.UTC) if st.engine.last is not None else self.updated_at
-        return BookView(self.name, st.engine.book, st.ledger, at, st.engine, ())
+        return BookView(self.name, st.engine.book, _ledger_copy(st.ledger), at, st.engine, ())
 
     def _ready_state(self) -> State:
         if self.state is None:
