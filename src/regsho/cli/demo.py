@@ -100,6 +100,7 @@ def render(r: DemoRun, console: Console, db: str | None = None) -> None:
     p(f"  and {len(r.report_files) - 2} CSV files beside them; again with: regsho report daily --book {r.book} "
       f"--date {st.last_day}" + (f" --db {db}" if db else ""), highlight=False, markup=False)
     p()
-    serve = f"REGSHO_DB={db} regsho serve" if db else "regsho serve"
-    p(f"[bold]Dashboard[/]: run [cyan]{serve}[/] and open [cyan]http://127.0.0.1:8000/dashboard[/] "
-      f"(book {r.book})", highlight=False)
+    opt = f" --db {db}" if db else ""
+    p(f"[bold]Dashboard[/]: make yourself a key with [cyan]regsho keys add --role compliance --name YOU{opt}[/], "
+      f"start the service with [cyan]regsho serve{opt}[/], open [cyan]http://127.0.0.1:8000/dashboard[/] and sign "
+      f"in with the key (book {r.book})", highlight=False)
