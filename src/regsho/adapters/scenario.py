@@ -875,6 +875,23 @@ def _b_attestation(c: _Ctx, s: sch.Attestation, at: dt.datetime, w: str) -> ev.E
     return ev.Attestation(at, symbol, qty, settlement, w)
 
 
+_DURATION = re.compile(r"([1-9][0-9]{0,6})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: str) -> dt.timedelta:
+    """A duration written ``24h``, ``90m``, ``3600s`` or ``2d``."""
+    m = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        raise _Bad(f"expected a duration such as 24h, 90m, 3600s or 2d, got {text!r:.40}")
+    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def _b_gate_settings(c: _Ctx, s: sch.GateSettings, at: dt.datetime, w: str) -> ev.Event:
+    age = None if s.reference_max_age is None else _f("reference_max_age", duration, s.reference_max_age)
+    return ev.GateSettings(at, age, w)
+
+
 _BUILDERS: dict[type, tuple[str, Callable[[_Ctx, Any, dt.datetime, str], ev.Event]]] = {
     sch.EtbList: ("etb_list", _b_etb),
     sch.HtbList: ("htb_list", _b_htb),
@@ -895,6 +912,7 @@ _BUILDERS: dict[type, tuple[str, Callable[[_Ctx, Any, dt.datetime, str], ev.Even
     sch.Allocate: ("allocate", _b_allocate),
     sch.Certify: ("certify", _b_certify),
     sch.Attestation: ("attestation", _b_attestation),
+    sch.GateSettings: ("gate_settings", _b_gate_settings),
 }
 
 

@@ -34,6 +34,7 @@ _TYPE_OF: dict[type, str] = {
     ev.Allocate: "allocate",
     ev.Certify: "certify",
     ev.Attestation: "attestation",
+    ev.GateSettings: "gate_settings",
 }
 
 # Fields whose default makes them optional in the file; a value equal to the default is left out.
@@ -71,6 +72,10 @@ def event_type(e: ev.Event) -> str:
 def dump_event(e: ev.Event) -> dict[str, Any]:
     """A scenario-format dictionary for one event (``at`` and ``type`` first)."""
     out: dict[str, Any] = {"at": e.at.isoformat(), "type": event_type(e)}
+    if isinstance(e, ev.GateSettings):
+        age = e.reference_max_age
+        out["reference_max_age"] = None if age is None else f"{int(age.total_seconds())}s"
+        return out
     if isinstance(e, ev.LocateGrant):
         out.update(id=e.id, account=e.account, symbol=e.symbol, qty=e.qty)
         if e.source is not None:

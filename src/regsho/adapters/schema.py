@@ -39,6 +39,11 @@ class ThresholdList(_Event, tag="threshold_list"):
     symbols: list[Text]
 
 
+class GateSettings(_Event, tag="gate_settings"):
+    #: a duration such as ``24h``, ``90m``, ``3600s`` or ``2d``; null for no limit
+    reference_max_age: str | None = None
+
+
 class Ssr(_Event, tag="ssr"):
     symbol: Text
 
@@ -160,14 +165,14 @@ class Attestation(_Event, tag="attestation"):
 
 AnyEvent = (
     EtbList | HtbList | ThresholdList | Ssr | Locate | PreBorrow | Position | MmStatus | MmVerdict | Order | Fill
-    | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation
+    | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation | GateSettings
 )
 
 #: Event type name -> its Struct.
 EVENT_TYPES: dict[str, type[_Event]] = {
     c.__struct_config__.tag: c  # type: ignore[misc]
     for c in (EtbList, HtbList, ThresholdList, Ssr, Locate, PreBorrow, Position, MmStatus, MmVerdict, Order, Fill,
-              Cancel, PreBorrowRequired, Fail, Cns, CloseOut, Allocate, Certify, Attestation)
+              Cancel, PreBorrowRequired, Fail, Cns, CloseOut, Allocate, Certify, Attestation, GateSettings)
 }
 
 

@@ -120,6 +120,17 @@ class PositionSet:
 
 
 @dataclass(frozen=True, slots=True)
+class GateSettings:
+    """The gate's settings from ``at`` on: ``reference_max_age`` is how old the threshold and hard-to-borrow lists
+    may be before short sales are rejected (``REFERENCE_DATA_STALE``), None for no limit. Recorded in the book so
+    that a replay judges every order under the settings it was judged under."""
+
+    at: dt.datetime
+    reference_max_age: dt.timedelta | None
+    prov: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MmStatus:
     at: dt.datetime
     account: str
@@ -260,4 +271,5 @@ class Attestation:
 Event = (
     EtbList | HtbList | ThresholdList | SsrTrigger | LocateGrant | PreBorrow | PositionSet | MmStatus | Order
     | MmVerdict | Fill | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation
+    | GateSettings
 )

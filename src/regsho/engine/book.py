@@ -57,6 +57,7 @@ class BookEngine:
             ev.SsrTrigger: g.ssr,
             ev.PositionSet: g.position,
             ev.MmStatus: g.mm_status,
+            ev.GateSettings: g.settings,
             ev.MmVerdict: g.mm_verdict,
             ev.PreBorrowRequired: g.pre_borrow_required,
             ev.Fail: co.fail,

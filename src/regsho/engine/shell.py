@@ -17,6 +17,7 @@ from regsho.core.events import (
     Cancel,
     EtbList,
     Fill,
+    GateSettings,
     HtbList,
     LocateGrant,
     MmStatus,
@@ -130,6 +131,10 @@ class GateShell:
             self.snap.ssr[ev.symbol] = r201.extend_window(current if state is Restriction.RESTRICTED else None,
                                                           ev.at, self.cal)
         self.snap.ssr_params[ev.symbol] = tuple(used)
+
+    def settings(self, ev: GateSettings) -> None:
+        """The gate's settings from this event on (the fail-closed age limit of the reference lists)."""
+        self.snap.reference_max_age = ev.reference_max_age
 
     def mm_status(self, ev: MmStatus) -> None:
         self.snap.mm_review[(ev.account, ev.symbol)] = ev.bona_fide

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import pickle
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from regsho.adapters import results_json as rj
 from regsho.adapters import schema as sch
 from regsho.adapters.scenario import EventReader, ScenarioError
 from regsho.adapters.scenario_dump import dump_event, event_type
-from regsho.app.access import Principal
+from regsho.app.access import Principal, Role
 from regsho.app.replay import book_of, replay
 from regsho.app.views import BookView
 from regsho.calendars import ET, CalendarRangeError
@@ -102,6 +103,10 @@ def _ledger_copy(led: Ledger) -> Ledger:
     out.findings = list(led.findings)
     out._by_order = dict(led._by_order)
     return out
+
+
+#: who records what the service itself decides (its gate settings)
+SERVICE = Principal("regsho serve", Role.ADMIN)
 
 
 def who(p: Principal) -> str:
@@ -191,7 +196,7 @@ def _override_row(st: State, type_: str, body: dict[str, Any]) -> None:
         o.update(status="approved", approved_by=body["by"], approved_at=body["at"])
 
 
-def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.timedelta | None) -> Loaded:
+def load_book(store: Store, live: LiveLog, name: str) -> Loaded:
     """The book's state as of the store's tail: the latest snapshot that holds plus the records after it, or a
     replay of the whole book when there is none (or the book was amended since)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -206,13 +211,12 @@ def load_book(store: Store, live: LiveLog, name: str, reference_max_age: dt.time
         state = _unpickle(snap.state)  # the service's own snapshot, digest and chain point checked
         if not isinstance(state, State):
             raise StoreError(f"snapshot of book {name} at record {snap.seq} is not a live book's state")
-        state.engine.gate.snap.reference_max_age = reference_max_age
         for r in rows:
             _apply_row(state, r)
         return Loaded(state, tail, f"snapshot at record {snap.seq}", len(rows), time.perf_counter() - t0,
                       time.process_time() - c0)
     sc = store.load_book(name)
-    engine = BookEngine(book_of(sc), reference_max_age=reference_max_age)
+    engine = BookEngine(book_of(sc))  # the settings in force are the book's own gate_settings events
     result = replay(sc, engine=engine, finish=False)
     state = State(engine, result.ledger, EventReader(sc), events=len(sc.events))
     for r in live.book_rows(name, ("event", "override", "request")):
@@ -274,7 +278,7 @@ class LiveBook:
     # -- lifecycle ----------------------------------------------------------------------------------------
 
     def load(self) -> Loaded:
-        loaded = load_book(self.store, self.live, self.name, self.reference_max_age)
+        loaded = load_book(self.store, self.live, self.name)
         self.state, self.point, self.loaded = loaded.state, loaded.point, loaded
         self._tail, self._poisoned = loaded.point, None
         self.updated_at = dt.datetime.now(dt.UTC)
@@ -286,6 +290,23 @@ class LiveBook:
     async def start(self) -> None:
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._writer(), name=f"regsho writer {self.name}")
+        await self._settle_settings()
+
+    async def _settle_settings(self) -> None:
+        """The service judges orders under its own settings: when the book's differ, a ``gate_settings`` event is
+        recorded first (durably, like any other), so that a replay judges every order under the settings it was
+        judged under, before and after."""
+        st = self.state
+        if st is None or st.engine.gate.snap.reference_max_age == self.reference_max_age:
+            return
+        age = self.reference_max_age
+        payload = {"type": "gate_settings",
+                   "reference_max_age": None if age is None else f"{int(age.total_seconds())}s"}
+        key = f"gate-settings {self.name} {uuid.uuid4()}"
+        status, body = await self.submit("event", payload, SERVICE, key, fingerprint("gate_settings", key.encode()))
+        if status != 200:
+            raise StoreError(f"book {self.name}: the service's gate settings could not be recorded: "
+                             f"{body.decode('utf-8', 'replace')}")
 
     async def stop(self) -> None:
         """Answer everything queued, then take a snapshot."""
