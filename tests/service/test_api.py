@@ -211,7 +211,7 @@ def test_lists_as_files_settlement_reads_export_and_the_dashboard_hook(db_url: s
         assert api.post("/v1/events", {"type": "position", "account": "HF1", "symbol": "NOVA", "qty": 1},
                         "trader").status_code == 403
         export = api.get("/v1/audit/export", "compliance").json()["records"]
-        assert [x["type"] for x in export if x["kind"] == "event"] == ["htb_list", "fail", "position"]
+        assert [x["type"] for x in export if x["kind"] == "event"] == ["gate_settings", "htb_list", "fail", "position"]
         assert c.get("/dashboard/whoami", headers={"X-API-Key": keys["trader"]}).json() == {"name": "trader-1"}
         view = c.app.state.source.view("ACME")  # type: ignore[attr-defined]
         assert view.engine is not None and len(view.ledger.obligations) == 1

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import pickle
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -290,23 +289,6 @@ class LiveBook:
     async def start(self) -> None:
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._writer(), name=f"regsho writer {self.name}")
-        await self._settle_settings()
-
-    async def _settle_settings(self) -> None:
-        """The service judges orders under its own settings: when the book's differ, a ``gate_settings`` event is
-        recorded first (durably, like any other), so that a replay judges every order under the settings it was
-        judged under, before and after."""
-        st = self.state
-        if st is None or st.engine.gate.snap.reference_max_age == self.reference_max_age:
-            return
-        age = self.reference_max_age
-        payload = {"type": "gate_settings",
-                   "reference_max_age": None if age is None else f"{int(age.total_seconds())}s"}
-        key = f"gate-settings {self.name} {uuid.uuid4()}"
-        status, body = await self.submit("event", payload, SERVICE, key, fingerprint("gate_settings", key.encode()))
-        if status != 200:
-            raise StoreError(f"book {self.name}: the service's gate settings could not be recorded: "
-                             f"{body.decode('utf-8', 'replace')}")
 
     async def stop(self) -> None:
         """Answer everything queued, then take a snapshot."""
@@ -547,6 +529,9 @@ class LiveBook:
             e = reader.read(payload, "request")
         except ScenarioError as err:
             raise Refused(422, str(err).split(": ", 1)[-1], field=err.field) from None
+        last = st.engine.last
+        if st.engine.gate.snap.reference_max_age != self.reference_max_age and (last is None or e.at >= last):
+            self._record_settings(st, e.at, records)
         try:
             fx = st.engine.apply(e)
         except (EngineInputError, GateError, RegimeError, CalendarRangeError) as err:
@@ -583,6 +568,17 @@ class LiveBook:
             return orjson.dumps(out)
 
         return it, 200, answer, idx
+
+    def _record_settings(self, st: State, at: dt.datetime, records: list[Record]) -> None:
+        """The service judges orders under its own settings: when the book's differ, a ``gate_settings`` event is
+        applied and recorded just before the first event the service applies (in the same commit), so that a
+        replay judges every order under the settings it was judged under, before and after."""
+        e = ev.GateSettings(at, self.reference_max_age)
+        st.engine.apply(e)
+        st.events += 1
+        dumped = dump_event(e)
+        records.append(Record("event", event_type(e), dumped["at"], _source(SERVICE, "settings"),
+                              body_json(dumped)))
 
     @staticmethod
     def _clock(reader: EventReader) -> str:
