@@ -623,6 +623,13 @@ class LiveBook:
     # -- recovery and snapshots ----------------------------------------------------------------------------
 
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Reload the book once the store can be written again (until then it stays failed: never healthy while
+        it cannot write); the service's probe tries again."""
+        try:
+            await loop.run_in_executor(self._pool, self.live.probe)
+        except Exception as e:
+            self.failed = f"the store cannot be written ({e}); nothing is accepted until it can"
+            return
         try:
             await loop.run_in_executor(self._pool, self.load)
             log.warning("book %s: reloaded from the store after a failed commit", self.name)
