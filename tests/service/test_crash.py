@@ -112,7 +112,9 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
     st = Store(db)
     hist = st.history("ACME")
     events = [h["body"] for h in hist if h["kind"] == "event"]
-    assert events == script  # each event once, in order
+    # the service's gate settings, recorded once just before the first event it applied, then each event once
+    assert events[0] == {"at": script[0]["at"], "type": "gate_settings", "reference_max_age": "86400s"}
+    assert events[1:] == script
     stored = {h["body"]["order"]: h["body"] for h in hist if h["kind"] == "decision"}
     for a in answers.values():
         if a["decision"] is not None:
