@@ -39,6 +39,7 @@ def serve_cmd(
 
     from regsho.app.paths import default_db
     from regsho.service import LiveService, LiveSource, authenticate, create_app
+    from regsho.service.app import HotPath
     from regsho.store import Store, StoreError
     from regsho.web import create_router
 
@@ -66,8 +67,10 @@ def serve_cmd(
     app = create_app(service, routers=[create_router(LiveSource(service), authenticate)])
     print(f"regsho serve: http://{host}:{port}/v1 (OpenAPI at /docs, the dashboard at /dashboard)", flush=True)
     loop = "uvloop" if sys.platform != "win32" else "asyncio"
-    uvicorn.run(app, host=host, port=port, loop=loop, http="httptools", log_level="warning", access_log=False,
-                timeout_graceful_shutdown=10)
+    # The gate's route in front of the whole framework (not only inside its middleware stack), and no proxy-header
+    # rewriting: the service listens on loopback, with no proxy in front of it.
+    uvicorn.run(HotPath(app, service), host=host, port=port, loop=loop, http="httptools", log_level="warning",
+                access_log=False, proxy_headers=False, timeout_graceful_shutdown=10)
 
 
 def bench_http_cmd(
