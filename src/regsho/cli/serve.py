@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,12 +11,15 @@ import typer
 
 
 def _duration(text: str) -> dt.timedelta | None:
+    """The same durations as a book's ``gate_settings`` event, or 'off'."""
+    from regsho.adapters.scenario import duration
+
     if text in ("none", "off"):
         return None
-    m = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if not m:
-        raise typer.BadParameter(f"expected e.g. 24h, 90m or 'off', got {text!r}")
-    return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+    try:
+        return duration(text)
+    except ValueError as e:
+        raise typer.BadParameter(f"{e}, or 'off'") from None
 
 
 def serve_cmd(
