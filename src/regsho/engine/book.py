@@ -26,6 +26,7 @@ from regsho.engine.errors import EngineInputError
 from regsho.engine.shell import GateShell
 from regsho.engine.sink import Sink
 from regsho.law import params
+from regsho.law.decision import ACCEPT
 
 _SHORT = (ev.Side.SELL_SHORT, ev.Side.SELL_SHORT_EXEMPT)
 
@@ -98,7 +99,7 @@ class BookEngine:
         if kind is ev.Order:
             o = cast(ev.Order, e)
             d = self.gate.order(o)
-            if d.accepted and o.side in _SHORT:
+            if d.action == ACCEPT and o.side in _SHORT:
                 self.closeout.accepted_short(self.gate.snap.accounts[o.account].bd, o.symbol, d.at)
             if not (sink.obligations or sink.periods or sink.notices or sink.findings or sink.decisions):
                 return Effects((d,))

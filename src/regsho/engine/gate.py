@@ -26,8 +26,17 @@ from regsho.rules import r200, r201, r203_b1, r203_b2, r204_b
 
 _CODES = r.CODES
 _REG_SHO = params.regime_start("regime.reg_sho")  # read once: the gate runs every few microseconds
+#: the first moment of Regulation SHO's compliance date in New York: an aware comparison costs less than ``date()``
+_REG_SHO_AT = dt.datetime.combine(_REG_SHO, dt.time(0), tzinfo=ET)
 _MM = AccountType.MARKET_MAKER
+# enum members read once: a member looked up on its class costs about 0.2 µs a time on Python 3.11
+_BUY = Side.BUY
+_SELL = Side.SELL
+_SELL_SHORT_EXEMPT = Side.SELL_SHORT_EXEMPT
 _EMPTY: tuple[Consumption, ...] = ()
+#: ``Decision`` built straight from its 16 fields: a NamedTuple's generated ``__new__`` is a Python frame with
+#: defaults, about a third of a buy's decision time (the same immutable record either way).
+_new = tuple.__new__
 
 
 class GateError(ValueError):
@@ -82,7 +91,7 @@ def _age_label(age: dt.timedelta) -> str:
 def decide(order: Order, snap: Snapshot) -> Decision:
     """Decide one order against the snapshot (17 CFR 242.200(g), 201, 203(b), 204(b))."""
     at = order.at
-    if at.date() < _REG_SHO:
+    if at < _REG_SHO_AT:
         raise GateError(
             f"order {order.id} at {at.isoformat()} is before Regulation SHO's compliance date "
             f"{_REG_SHO}; no earlier regime is implemented"
@@ -92,7 +101,6 @@ def decide(order: Order, snap: Snapshot) -> Decision:
     qty = order.qty
     price = order.price
     nbb = order.nbb
-    ident = (order.account, symbol, side, qty, price)
     # the common case passes these plain checks; _invalid says what is wrong otherwise
     if (type(qty) is not int or qty <= 0 or side not in _SIDES
             or (price is not None and not (type(price) is Decimal and price.is_finite() and price > _ZERO))
@@ -101,28 +109,32 @@ def decide(order: Order, snap: Snapshot) -> Decision:
         if problem is not None:
             return Decision(order.id, at, REJECT, _INVALID_REASONS, _CODES[r.INVALID_ORDER].cites,
                             (("qty", qty), ("side", side), ("price", price), ("nbb", nbb)),
-                            (), ((r.INVALID_ORDER, problem),), None, _EMPTY, *ident)
+                            (), ((r.INVALID_ORDER, problem),), None, _EMPTY, order.account, symbol, side, qty,
+                            price)
     sec = snap.securities.get(symbol)
     acct = snap.accounts.get(order.account)
     if sec is None or acct is None:
         code = r.UNKNOWN_SECURITY if sec is None else r.UNKNOWN_ACCOUNT
         return Decision(order.id, at, REJECT, (code,), _CODES[code].cites,
                         (("security.known", sec is not None), ("account.known", acct is not None)),
-                        (), (), None, _EMPTY, *ident)
+                        (), (), None, _EMPTY, order.account, symbol, side, qty, price)
     key = (order.account, symbol)
-    if side is Side.BUY:
-        return Decision(order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS, (), (), None, _EMPTY, *ident)
+    if side is _BUY:
+        return _new(Decision, (order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS, (), (), None, _EMPTY,
+                               order.account, symbol, side, qty, price))
     position = snap.positions.get(key, 0)
     open_sells = snap.open_sells.get(key, 0)
-    if side is Side.SELL:
+    if side is _SELL:
         facts = (("side", side), ("position", position), ("open_sells", open_sells), ("qty", qty))
         if r200.may_mark_long(position, open_sells, qty):
-            return Decision(order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts, (), (), None, _EMPTY, *ident)
+            return _new(Decision, (order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts, (), (), None, _EMPTY,
+                                   order.account, symbol, side, qty, price))
         avail = r200.net_long_available(position, open_sells)
         return Decision(order.id, at, REJECT, _NOT_LONG_REASONS, _LONG_CITES, facts, (),
                         ((r.NOT_NET_LONG,
                           f"net long available {avail} (position {position} less open sells "
-                          f"{open_sells}) is less than the {qty} shares marked long"),), None, _EMPTY, *ident)
+                          f"{open_sells}) is less than the {qty} shares marked long"),), None, _EMPTY,
+                        order.account, symbol, side, qty, price)
     return _decide_short(order, snap, acct.bd, acct.type is _MM, position, open_sells)
 
 
@@ -175,7 +187,7 @@ def _decide_short(
             used_params.extend(snap.ssr_params.get(symbol, ()))
 
     # 1. Marking, 200(g)(2), and Rule 201
-    if order.side is Side.SELL_SHORT_EXEMPT:
+    if order.side is _SELL_SHORT_EXEMPT:
         facts.append(("exempt", order.exempt))
         with params.trace() as marking:
             problem = r200.short_exempt_problem(order.exempt, restricted, at.date(), order.price, order.nbb)
@@ -285,9 +297,9 @@ def _decide_short(
                         tuple(facts), tuple(used_params), tuple(details), None, _EMPTY,
                         order.account, symbol, order.side, qty, order.price)
     codes = tuple(passed)
-    return Decision(order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
-                    tuple(used_params), tuple(details), locate_used, consume,
-                    order.account, symbol, order.side, qty, order.price)
+    return _new(Decision, (order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
+                           tuple(used_params), tuple(details), locate_used, consume,
+                           order.account, symbol, order.side, qty, order.price))
 
 
 def _pre_borrow_take(
