@@ -20,12 +20,13 @@ from typing import Any, cast
 from regsho.calendars import ET, Calendars, default_calendars
 from regsho.core import events as ev
 from regsho.core.book import Account, Book, Security
-from regsho.core.records import NO_EFFECTS, Effects
+from regsho.core.records import NO_EFFECTS, Decision, Effects
 from regsho.engine.closeout import CloseOutState
 from regsho.engine.errors import EngineInputError
 from regsho.engine.shell import GateShell
 from regsho.engine.sink import Sink
 from regsho.law import params
+from regsho.law import reasons as rc
 
 _SHORT = (ev.Side.SELL_SHORT, ev.Side.SELL_SHORT_EXEMPT)
 
@@ -41,6 +42,8 @@ class BookEngine:
         self.last: dt.datetime | None = None
         self._day: dt.date | None = None
         self.applied = 0
+        #: locates with shares returned to the locate desk (decisions on them say so)
+        self._returned: set[str] = set()
         self._dispatch = self._table()
 
     def _table(self) -> dict[type, Callable[[Any], object]]:
@@ -50,6 +53,7 @@ class BookEngine:
             ev.Fill: g.fill,
             ev.Cancel: g.cancel,
             ev.LocateGrant: g.locate,
+            ev.LocateRelease: self._locate_release,
             ev.PreBorrow: g.pre_borrow,
             ev.EtbList: g.etb_list,
             ev.HtbList: g.htb_list,
@@ -98,6 +102,8 @@ class BookEngine:
         if kind is ev.Order:
             o = cast(ev.Order, e)
             d = self.gate.order(o)
+            if self._returned:
+                d = self._note_returned(d, o)
             if d.accepted and o.side in _SHORT:
                 self.closeout.accepted_short(self.gate.snap.accounts[o.account].bd, o.symbol, d.at)
             if not (sink.obligations or sink.periods or sink.notices or sink.findings or sink.decisions):
@@ -142,6 +148,36 @@ class BookEngine:
         self.gate.threshold_list(e)
         self.closeout.threshold_list(e)
 
+    def _locate_release(self, e: ev.LocateRelease) -> None:
+        self.gate.release(e)
+        self._returned.add(e.id)
+
+    def _note_returned(self, d: Decision, o: ev.Order) -> Decision:
+        """A decision that read a locate with shares returned to the locate desk says how many
+        (``locate.released`` after the locate's balance; ``locates.returned`` beside the locates considered for an
+        order that named none), and a ``LOCATE_EXHAUSTED`` detail names the return."""
+        snap = self.gate.snap
+        lid = o.locate if o.locate is not None else d.locate
+        if lid is not None:
+            loc = snap.locates.get(lid)
+            if loc is None or not loc.released:
+                return d
+            facts = list(d.facts)
+            names = [k for k, _ in facts]
+            at = max((names.index(k) + 1 for k in ("locate", "locate.fresh", "locate.freed") if k in names),
+                     default=len(facts))
+            facts.insert(at, ("locate.released", loc.released))
+            details = tuple((c, f"{t}; {loc.released} returned to the locate desk") if c == rc.LOCATE_EXHAUSTED
+                            else (c, t) for c, t in d.details)
+            return d._replace(facts=tuple(facts), details=details)
+        if d.accepted:
+            return d
+        returned = tuple((x.id, x.released) for x in snap.account_locates.get((o.account, o.symbol), ())
+                         if x.released)
+        if not returned:
+            return d
+        return d._replace(facts=(*d.facts, ("locates.returned", returned)))
+
     # -- state ------------------------------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
@@ -159,5 +195,6 @@ class BookEngine:
         return {k: v for k, v in self.__dict__.items() if k != "_dispatch"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_returned", set())
         self.__dict__.update(state)
         self._dispatch = self._table()
