@@ -161,10 +161,12 @@ class GateShell:
         self.snap.account_locates.setdefault((ev.account, ev.symbol), []).append(st)
 
     def release(self, ev: LocateRelease) -> None:
-        """The locate desk takes back unused quantity of a locate (all of it when ``qty`` is None): freed quantity
-        first, then fresh, so that what the account keeps covers without a reuse question (docs/scenarios.md,
-        convention 33). What short sales consumed stays attributed to them, and returns to the locate if they are
-        cancelled or bought back; the shares returned never do (``released`` only grows)."""
+        """17 CFR 242.203(b)(1): shares the locate desk takes back give no reasonable grounds to borrow any more.
+
+        Takes back unused quantity of a locate (all of it when ``qty`` is None): freed quantity first, then fresh, so
+        that what the account keeps covers without a reuse question (docs/scenarios.md, convention 33). What short
+        sales consumed stays attributed to them, and returns to the locate if they are cancelled or bought back; the
+        shares returned never do (``released`` only grows)."""
         loc = self.snap.locates.get(ev.id)
         if loc is None:
             raise GateInputError("id", f"unknown locate id {ev.id}")
