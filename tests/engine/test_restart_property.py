@@ -30,7 +30,7 @@ ACCTS = ("C1", "C2", "MM1", "P1")
 
 def stream(seed: int, n: int) -> list[ev.Event]:
     """A random but plausible day-by-day stream: lists, locates, orders, fills, cancels, fails, CNS positions,
-    close-outs, allocations, certifications, Rule 201 triggers."""
+    close-outs, allocations, certifications, Rule 201 triggers, locates returned to the desk."""
     rng = random.Random(seed)
     days = CAL.settlement_days(dt.date(2024, 6, 3), dt.date(2024, 7, 31))
     out: list[ev.Event] = []
@@ -46,8 +46,8 @@ def stream(seed: int, n: int) -> list[ev.Event]:
         d = t.date()
         kind = rng.choices(
             ("locate", "order", "fill", "cancel", "fail", "cns", "close_out", "list", "etb", "htb", "ssr",
-             "allocate", "certify", "position", "mm_status", "pre_borrow"),
-            (10, 25, 12, 4, 8, 6, 8, 2, 2, 1, 1, 2, 1, 2, 2, 2))[0]
+             "allocate", "certify", "position", "mm_status", "pre_borrow", "release"),
+            (10, 25, 12, 4, 8, 6, 8, 2, 2, 1, 1, 2, 1, 2, 2, 2, 3))[0]
         sym = rng.choice(SYMS)
         acct = rng.choice(ACCTS)
         if kind == "locate":
@@ -95,6 +95,8 @@ def stream(seed: int, n: int) -> list[ev.Event]:
             out.append(ev.PositionSet(t, acct, sym, rng.choice((-500, 0, 500, 1000))))
         elif kind == "mm_status":
             out.append(ev.MmStatus(t, "MM1", sym, rng.random() < 0.7))
+        elif kind == "release" and locates:
+            out.append(ev.LocateRelease(t, f"L{rng.randrange(1, locates + 1)}", rng.choice((None, 100, 300))))
         elif kind == "pre_borrow":
             out.append(ev.PreBorrow(t, f"PBR{i}", rng.choice(("FIRM", "CORR")), sym, rng.choice((100, 500))))
     out.sort(key=lambda e: e.at)
@@ -153,4 +155,6 @@ def test_the_random_streams_exercise_the_close_out_side() -> None:
             seen.update(f.code for f in fx.findings)
             seen.update(n.kind for n in fx.notices)
             seen.update(d.action for d in fx.decisions)
-    assert {"created", "closed", "missed", "accept", "reject", "CLOSE_OUT_MISSED", "pre_borrow_imposed"} <= seen
+            seen.update(k for d in fx.decisions for k, _ in d.facts if k == "locate.released")
+    assert {"created", "closed", "missed", "accept", "reject", "CLOSE_OUT_MISSED", "pre_borrow_imposed",
+            "locate.released"} <= seen

@@ -149,7 +149,7 @@ class World:
 
     def ledger(self, lid: str) -> tuple[int, int, int]:
         loc = self.snap.locates[lid]
-        assert loc.fresh + loc.freed + loc.consumed == loc.qty
+        assert loc.fresh + loc.freed + loc.consumed + loc.released == loc.qty
         return loc.fresh, loc.freed, loc.consumed
 
 

@@ -18,6 +18,7 @@ from regsho.core.events import (
     Fill,
     HtbList,
     LocateGrant,
+    LocateRelease,
     MmStatus,
     Order,
     PositionSet,
@@ -44,6 +45,7 @@ _order = st.tuples(st.just("order"), st.sampled_from(ACCOUNTS), st.sampled_from(
                    st.sampled_from([False, False, False, True]), st.booleans())
 _fill = st.tuples(st.just("fill"), st.integers(0, 3), st.floats(0.0, 1.0))
 _cancel = st.tuples(st.just("cancel"), st.integers(0, 3))
+_release = st.tuples(st.just("release"), st.integers(0, 3), st.one_of(st.none(), st.floats(0.0, 1.0)))
 _round_trip = st.tuples(st.just("round_trip"), st.sampled_from(SYMBOLS), st.integers(1, 500), st.integers(1, 600),
                         st.integers(1, 500))
 op = st.one_of(
@@ -51,6 +53,7 @@ op = st.one_of(
     _order, _order, _order, _order, _order, _order,
     _fill, _fill, _fill, _fill,
     _cancel, _cancel,
+    _release,
     st.tuples(st.just("pre_borrow"), st.sampled_from(["FIRM", "CORR"]), st.sampled_from(SYMBOLS),
               st.integers(1, 800)),
     st.tuples(st.just("position"), st.sampled_from(ACCOUNTS), st.sampled_from(SYMBOLS), st.integers(-500, 500)),
@@ -81,7 +84,8 @@ def _check_ledgers(shell: GateShell) -> None:
                 reserved[part.id] = reserved.get(part.id, 0) + part.qty - part.filled
     for loc in snap.locates.values():
         assert loc.fresh >= 0 and loc.freed >= 0 and loc.consumed >= 0 and loc.executed >= 0, loc
-        assert loc.fresh + loc.freed + loc.consumed == loc.qty, loc
+        assert loc.released >= 0, loc
+        assert loc.fresh + loc.freed + loc.consumed + loc.released == loc.qty, loc
         assert loc.consumed <= loc.qty
         # What is consumed is exactly what open orders hold plus executed short sales not yet bought back.
         assert loc.consumed == reserved.get(loc.id, 0) + loc.executed, loc
@@ -104,6 +108,8 @@ class _Driver:
         self.n_locates = self.n_orders = self.n_pbs = 0
         self.locate_ids: list[str] = []
         self.order_ids: list[str] = []
+        #: each locate's released count after the last step (it never goes down)
+        self.released: dict[str, int] = {}
 
     def locate(self, account: str, symbol: str, qty: int, minutes: int | None) -> None:
         self.n_locates += 1
@@ -209,14 +215,27 @@ class _Driver:
                 if shell.orders[oid].open_qty and shell.orders[oid].parts:
                     event("cancel gives back located or pre-borrowed quantity")
                 shell.cancel(Cancel(self.now, oid))
+        elif kind == "release" and self.locate_ids:
+            loc = shell.snap.locates[self.locate_ids[-1 - o[1] % len(self.locate_ids)]]
+            unused, before = loc.fresh + loc.freed, loc.released
+            if unused:
+                qty = None if o[2] is None else max(1, int(unused * o[2]))
+                shell.release(LocateRelease(self.now, loc.id, qty))
+                assert loc.released == before + (unused if qty is None else qty)
+                assert loc.fresh + loc.freed == unused - (loc.released - before)
+                event("release returns unused quantity")
         _check_ledgers(shell)
+        for lid, loc in shell.snap.locates.items():
+            assert loc.released >= self.released.get(lid, 0), "returned shares came back"
+            self.released[lid] = loc.released
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=20, max_size=80))
 def test_ledgers_hold_and_decide_is_pure(ops: list[tuple]) -> None:  # type: ignore[type-arg]
-    """Each locate's ledger fresh + freed + consumed == qty holds after every step, no consumption exceeds what was
-    available, rejections consume nothing, and decide() never mutates the snapshot."""
+    """Each locate's ledger fresh + freed + consumed + released == qty holds after every step, returned shares never
+    come back, no consumption exceeds what was available, rejections consume nothing, and decide() never mutates
+    the snapshot."""
     driver = _Driver()
     for o in ops:
         driver.step(o)

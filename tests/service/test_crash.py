@@ -4,13 +4,13 @@ and the books equal those of an uninterrupted run of the same events."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import random
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,12 +23,13 @@ from regsho.app.replay import book_of, replay
 from regsho.calendars import ET
 from regsho.core import events as ev
 from regsho.engine.book import BookEngine
+from regsho.engine.errors import EngineInputError
 from regsho.store import Store
 
 
 def scripted_day(seed: int = 5, orders: int = 100) -> list[dict[str, Any]]:
-    """Lists, locates, then orders with fills of some accepted ones, decided by an engine as the script is made
-    (so that every fill names an order that was accepted)."""
+    """Lists, locates, then orders with fills of some accepted ones and two locates returned to the desk, decided
+    by an engine as the script is made (so that every fill names an order that was accepted)."""
     rng = random.Random(seed)
     sc = parse_document({**HEADER, "events": []}, "header")
     eng = BookEngine(book_of(sc))
@@ -44,6 +45,12 @@ def scripted_day(seed: int = 5, orders: int = 100) -> list[dict[str, Any]]:
     t = dt.datetime(2025, 3, 10, 9, 30, tzinfo=ET)
     for n in range(orders):
         t += dt.timedelta(seconds=rng.randint(1, 90))
+        if n in (orders // 3, 2 * orders // 3):  # the desk takes back unused shares of a locate
+            rel = ev.LocateRelease(t, "L0" if n == orders // 3 else "L3", 2000 if n == orders // 3 else None,
+                                   "re-allocated", "admin-1 (admin)")  # the key the script is sent with
+            with contextlib.suppress(EngineInputError):
+                eng.apply(rel)
+                out.append(rel)
         side = rng.choice([ev.Side.SELL_SHORT] * 3 + [ev.Side.BUY])
         o = ev.Order(t, f"O{n}", rng.choice(["HF1", "HF2"]), rng.choice(["KELP", "BRIK", "NOVA"]), side,
                      rng.randint(1, 40) * 100, decimal.Decimal("12.50"))
@@ -56,10 +63,12 @@ def scripted_day(seed: int = 5, orders: int = 100) -> list[dict[str, Any]]:
     return [dump_event(e) for e in out]
 
 
-def test_sigkill_at_random_points(tmp_path: Path) -> None:
-    db = str(tmp_path / "crash.db")
+def test_sigkill_at_random_points(db_url: str) -> None:
+    """Over SQLite and over PostgreSQL (``db_url``: a fresh database of the session's server)."""
+    db = db_url
     keys = make_keys(db)
     script = scripted_day()
+    assert sum(e["type"] == "locate_release" for e in script) == 2
     rng = random.Random(11)
     kills = sorted(rng.sample(range(10, len(script) - 5), 2))
     srv = Server(db, None, "--snapshot-every", "40")
@@ -106,8 +115,8 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
     got = [{k: v for k, v in d.items() if k not in ("submitted_by", "override")} for d in reversed(live)]
     assert got == want
     assert expected.engine is not None
-    assert {x["id"]: x["consumed"] for x in locates} == {
-        k: s.consumed for k, s in expected.engine.gate.snap.locates.items()}
+    assert {x["id"]: (x["consumed"], x["released"]) for x in locates} == {
+        k: (s.consumed, s.released) for k, s in expected.engine.gate.snap.locates.items()}
 
     st = Store(db)
     hist = st.history("ACME")

@@ -703,6 +703,16 @@ def _b_locate(c: _Ctx, s: sch.Locate, at: dt.datetime, w: str) -> ev.Event:
 
 
 
+def _b_locate_release(c: _Ctx, s: sch.LocateRelease, at: dt.datetime, w: str) -> ev.Event:
+    lid = _id(s.id, "id")
+    if lid not in c.seen_locates:
+        raise _Err("id", f"unknown locate id {show(lid)}")
+    qty = None if s.qty is None else _pos(s.qty)
+    reason = "" if s.reason is None else _f("reason", _str, s.reason)
+    by = "" if s.by is None else _f("by", _str, s.by)
+    return ev.LocateRelease(at, lid, qty, str(reason), str(by), w)
+
+
 def _b_pre_borrow(c: _Ctx, s: sch.PreBorrow, at: dt.datetime, w: str) -> ev.Event:
     pid = _f("id", _str, s.id)
     bd = _f("bd", _str, s.bd)
@@ -898,6 +908,7 @@ _BUILDERS: dict[type, tuple[str, Callable[[_Ctx, Any, dt.datetime, str], ev.Even
     sch.ThresholdList: ("threshold_list", _b_threshold),
     sch.Ssr: ("ssr", _b_ssr),
     sch.Locate: ("locate", _b_locate),
+    sch.LocateRelease: ("locate_release", _b_locate_release),
     sch.PreBorrow: ("pre_borrow", _b_pre_borrow),
     sch.Position: ("position", _b_position),
     sch.MmStatus: ("mm_status", _b_mm_status),

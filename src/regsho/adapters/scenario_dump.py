@@ -20,6 +20,7 @@ _TYPE_OF: dict[type, str] = {
     ev.ThresholdList: "threshold_list",
     ev.SsrTrigger: "ssr",
     ev.LocateGrant: "locate",
+    ev.LocateRelease: "locate_release",
     ev.PreBorrow: "pre_borrow",
     ev.PositionSet: "position",
     ev.MmStatus: "mm_status",
@@ -46,6 +47,8 @@ _DEFAULTS: dict[str, object] = {
     "findings": (),
     "cites": (),
     "source": "",
+    "reason": "",
+    "by": "",
 }
 
 

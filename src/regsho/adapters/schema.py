@@ -57,6 +57,14 @@ class Locate(_Event, tag="locate"):
     good_for: str | None = None
 
 
+class LocateRelease(_Event, tag="locate_release"):
+    id: Text
+    #: shares handed back; null or left out: all that is unused
+    qty: Qty | None = None
+    reason: Text | None = None
+    by: Text | None = None
+
+
 class PreBorrow(_Event, tag="pre_borrow"):
     id: Text
     bd: Text
@@ -166,13 +174,15 @@ class Attestation(_Event, tag="attestation"):
 AnyEvent = (
     EtbList | HtbList | ThresholdList | Ssr | Locate | PreBorrow | Position | MmStatus | MmVerdict | Order | Fill
     | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation | GateSettings
+    | LocateRelease
 )
 
 #: Event type name -> its Struct.
 EVENT_TYPES: dict[str, type[_Event]] = {
     c.__struct_config__.tag: c  # type: ignore[misc]
     for c in (EtbList, HtbList, ThresholdList, Ssr, Locate, PreBorrow, Position, MmStatus, MmVerdict, Order, Fill,
-              Cancel, PreBorrowRequired, Fail, Cns, CloseOut, Allocate, Certify, Attestation, GateSettings)
+              Cancel, PreBorrowRequired, Fail, Cns, CloseOut, Allocate, Certify, Attestation, GateSettings,
+              LocateRelease)
 }
 
 

@@ -101,6 +101,20 @@ class LocateGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class LocateRelease:
+    """The locate desk (or the trader) hands back the unused part of locate ``id``: ``qty`` shares, or all that is
+    unused (None). Returned shares never cover a short sale again; what short sales consumed stays attributed to
+    them. ``reason`` and ``by`` say why and who."""
+
+    at: dt.datetime
+    id: str
+    qty: int | None = None
+    reason: str = ""
+    by: str = ""
+    prov: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PreBorrow:
     at: dt.datetime
     id: str
@@ -271,5 +285,5 @@ class Attestation:
 Event = (
     EtbList | HtbList | ThresholdList | SsrTrigger | LocateGrant | PreBorrow | PositionSet | MmStatus | Order
     | MmVerdict | Fill | Cancel | PreBorrowRequired | Fail | Cns | CloseOut | Allocate | Certify | Attestation
-    | GateSettings
+    | GateSettings | LocateRelease
 )

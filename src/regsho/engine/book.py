@@ -51,6 +51,7 @@ class BookEngine:
             ev.Fill: g.fill,
             ev.Cancel: g.cancel,
             ev.LocateGrant: g.locate,
+            ev.LocateRelease: g.release,
             ev.PreBorrow: g.pre_borrow,
             ev.EtbList: g.etb_list,
             ev.HtbList: g.htb_list,

@@ -359,6 +359,8 @@ def _locate_coverage(
         facts.append(("locate.good_until", loc.good_until))
         facts.append(("locate.fresh", loc.fresh))
         facts.append(("locate.freed", loc.freed))
+        if loc.released:
+            facts.append(("locate.released", loc.released))
         facts.append(("locate.day", loc.day))
         code = r203_b1.named_locate_code(order.account, order.symbol, qty, at, loc.account, loc.symbol,
                                       loc.granted_at, loc.good_until, loc.fresh, loc.freed, loc.day, barred)
@@ -371,7 +373,8 @@ def _locate_coverage(
         elif code == r.LOCATE_EXPIRED:
             detail = f"locate {loc.id} was good until {loc.good_until.isoformat()}"
         elif code == r.LOCATE_EXHAUSTED:
-            detail = f"locate {loc.id} has {loc.fresh + loc.freed} of {loc.qty} shares left"
+            detail = f"locate {loc.id} has {loc.fresh + loc.freed} of {loc.qty} shares left" + (
+                f"; {loc.released} returned to the locate desk" if loc.released else "")
         else:
             detail = (f"locate {loc.id} has {loc.fresh} unused shares; the {loc.freed} freed by a buy-to-cover may "
                       "not be reused " + ("in a hard-to-borrow or threshold security" if barred else
@@ -389,12 +392,16 @@ def _locate_coverage(
             if loc.fresh >= qty:
                 facts.append(("locate", loc.id))
                 facts.append(("locate.fresh", loc.fresh))
+                if loc.released:
+                    facts.append(("locate.released", loc.released))
                 return r.LOCATE, (Consumption("locate", loc.id, qty),), loc.id, None
             if loc.fresh + loc.freed >= qty:
                 if loc.day and not barred:
                     facts.append(("locate", loc.id))
                     facts.append(("locate.fresh", loc.fresh))
                     facts.append(("locate.freed", loc.freed))
+                    if loc.released:
+                        facts.append(("locate.released", loc.released))
                     return r.LOCATE_REUSED, _locate_take(loc, qty), loc.id, None
                 barred_reuse_possible = True
     etb_max_age = snap.etb_max_age
@@ -421,6 +428,9 @@ def _locate_coverage(
     considered = _considered(candidates or (), order, barred)
     if considered:
         facts.append(("locates.considered", considered))
+        returned = tuple((x.id, x.released) for x in candidates or () if x.released)
+        if returned:
+            facts.append(("locates.returned", returned))
         why += "; locates considered: " + "; ".join(f"{lid} ({text})" for lid, text in considered)
     return r.NO_LOCATE, _EMPTY, None, why
 

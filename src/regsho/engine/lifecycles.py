@@ -15,15 +15,22 @@ class LocateStatus(StrEnum):
     GRANTED = "granted"  # nothing consumed yet
     IN_USE = "in_use"  # some quantity consumed, some left
     EXHAUSTED = "exhausted"  # nothing left to consume (until a cancel or a buy-to-cover frees some)
+    RETURNED = "returned"  # handed back whole to the locate desk, nothing consumed: it covers nothing again
 
 
 class LocateEvent(StrEnum):
     CONSUMED_PART = "consumed_part"  # a short sale took quantity; some is left
     CONSUMED_ALL = "consumed_all"  # a short sale took the last of it
     RELEASED = "released"  # a cancel gave back the unfilled rest, or a buy-to-cover freed quantity (FAQ 4.4)
+    # the locate desk takes back unused quantity (a ``locate_release`` event), never what short sales consumed:
+    RETURNED_PART = "returned_part"  # part of the unused quantity; some is left to consume
+    RETURNED_REST = "returned_rest"  # all that was unused; short sales still hold the rest
+    RETURNED_ALL = "returned_all"  # all of it: nothing is left and nothing is consumed
 
 
-#: 17 CFR 242.203(b)(1); SEC Reg SHO FAQ 4.4 (docs/scenarios.md, convention 8).
+#: 17 CFR 242.203(b)(1); SEC Reg SHO FAQ 4.4 (docs/scenarios.md, convention 8). A return (``locate_release``)
+#: leaves an exhausted locate alone (nothing unused to hand back) and a returned one is final: with nothing consumed,
+#: no cancel or buy-to-cover can free anything of it.
 LOCATE: Lifecycle[LocateStatus, LocateEvent] = Lifecycle(
     "locate", LocateStatus, LocateEvent,
     {
@@ -33,6 +40,11 @@ LOCATE: Lifecycle[LocateStatus, LocateEvent] = Lifecycle(
         (LocateStatus.IN_USE, LocateEvent.CONSUMED_ALL): LocateStatus.EXHAUSTED,
         (LocateStatus.IN_USE, LocateEvent.RELEASED): LocateStatus.IN_USE,
         (LocateStatus.EXHAUSTED, LocateEvent.RELEASED): LocateStatus.IN_USE,
+        (LocateStatus.GRANTED, LocateEvent.RETURNED_PART): LocateStatus.GRANTED,
+        (LocateStatus.GRANTED, LocateEvent.RETURNED_ALL): LocateStatus.RETURNED,
+        (LocateStatus.IN_USE, LocateEvent.RETURNED_PART): LocateStatus.IN_USE,
+        (LocateStatus.IN_USE, LocateEvent.RETURNED_REST): LocateStatus.EXHAUSTED,
+        (LocateStatus.IN_USE, LocateEvent.RETURNED_ALL): LocateStatus.RETURNED,
     },
     LocateStatus.GRANTED,
 )

@@ -20,6 +20,7 @@ from regsho.core.events import (
     GateSettings,
     HtbList,
     LocateGrant,
+    LocateRelease,
     MmStatus,
     MmVerdict,
     Order,
@@ -165,6 +166,37 @@ class GateShell:
                          fresh=ev.qty, status=LOCATE.initial)
         self.snap.locates[ev.id] = st
         self.snap.account_locates.setdefault((ev.account, ev.symbol), []).append(st)
+
+    def release(self, ev: LocateRelease) -> None:
+        """17 CFR 242.203(b)(1): shares the locate desk takes back give no reasonable grounds to borrow any more.
+
+        Takes back unused quantity of a locate (all of it when ``qty`` is None): freed quantity first, then fresh, so
+        that what the account keeps covers without a reuse question (docs/scenarios.md, convention 33). What short
+        sales consumed stays attributed to them, and returns to the locate if they are cancelled or bought back; the
+        shares returned never do (``released`` only grows)."""
+        loc = self.snap.locates.get(ev.id)
+        if loc is None:
+            raise GateInputError("id", f"unknown locate id {ev.id}")
+        unused = loc.fresh + loc.freed
+        qty = unused if ev.qty is None else ev.qty
+        held = (f"{loc.consumed} consumed by short sales, {loc.released} already returned, of {loc.qty} "
+                f"granted")
+        if type(qty) is not int or isinstance(qty, bool) or (ev.qty is not None and qty <= 0):
+            raise GateInputError("qty", f"release of locate {ev.id}: quantity {ev.qty!r} is not a positive whole "
+                                        "number of shares")
+        if unused == 0:
+            raise GateInputError("qty" if ev.qty is not None else "id",
+                                 f"locate {ev.id} has no unused shares to release ({held})")
+        if qty > unused:
+            raise GateInputError("qty", f"release of {qty} exceeds the {unused} unused shares of locate {ev.id} "
+                                        f"({held})")
+        from_freed = min(qty, loc.freed)
+        loc.freed -= from_freed
+        loc.fresh -= qty - from_freed
+        loc.released += qty
+        step = (LocateEvent.RETURNED_PART if loc.fresh + loc.freed else
+                LocateEvent.RETURNED_REST if loc.consumed else LocateEvent.RETURNED_ALL)
+        loc.status = LOCATE.step(loc.status, step, loc.id)
 
     def pre_borrow(self, ev: PreBorrow) -> None:
         lots = self.snap.pre_borrows.setdefault((ev.bd, ev.symbol), [])

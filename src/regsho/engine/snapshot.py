@@ -16,7 +16,8 @@ from regsho.engine.lifecycles import LocateStatus
 @dataclass(slots=True)
 class LocateState:
     """A locate's ledger line: ``fresh`` never consumed, ``freed`` released by a buy-to-cover, ``consumed`` now
-    attributed to short sales. ``fresh + freed + consumed == qty`` always."""
+    attributed to short sales, ``released`` handed back to the locate desk (``locate_release``; it never comes
+    back). ``fresh + freed + consumed + released == qty`` always; ``fresh + freed`` is what is left to cover."""
 
     id: str
     account: str
@@ -34,6 +35,8 @@ class LocateState:
     last_consumed_seq: int = -1
     last_consumed_day: dt.date | None = None
     status: LocateStatus = LocateStatus.GRANTED
+    #: shares handed back to the locate desk (``locate_release``); they cover nothing again
+    released: int = 0
 
 
 @dataclass(slots=True)

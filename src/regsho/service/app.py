@@ -34,7 +34,7 @@ from regsho.calendars import default_calendars
 from regsho.core import events as ev
 from regsho.law import reasons as rc
 from regsho.service.auth import KeyRing, authenticate
-from regsho.service.live import Answers, LiveBook, Refused, fingerprint
+from regsho.service.live import Answers, LiveBook, Refused, fingerprint, locate_json, who
 from regsho.store import AlreadyImported, Store, StoreError
 from regsho.store.live import LiveLog
 
@@ -589,6 +589,11 @@ def _routes(app: FastAPI) -> None:
             return _refusal(Refused(422, f"unknown event type {obj.get('type')!r} (known: "
                                          f"{', '.join(sorted(EVENT_ACTIONS))})", field="type"))
         p = require(request, action)
+        if obj.get("type") == "locate_release":
+            try:
+                _release_by(obj, p)
+            except Refused as e:
+                return _refusal(e)
         return await _write(request, "event", obj, p, idempotency_key, book, body)
 
     # -- overrides and corrections ------------------------------------------------------------------------
@@ -635,6 +640,21 @@ def _routes(app: FastAPI) -> None:
             return _refusal(e)
         return await _write(request, "request", req, p, idempotency_key, book, body)
 
+    @r.post("/v1/locates/{locate}/release", responses=_WRITE_RESPONSES,
+            openapi_extra=_body(_event_schema("locate_release", ("id", "by"))))
+    async def locate_release(request: Request, locate: str, idempotency_key: IdemKey = None,
+                             book: BookQ = None) -> Response:
+        """Return unused shares of a locate to the locate desk (all that is unused unless ``qty`` says how many):
+        they cover no short sale again; what short sales consumed stays theirs. Recorded as by the key's holder."""
+        p = require(request, "locates.release")
+        try:
+            obj, body = await _json_object(request)
+            _release_by(obj, p)
+        except Refused as e:
+            return _refusal(e)
+        obj.update(type="locate_release", id=locate)
+        return await _write(request, "event", obj, p, idempotency_key, book, body)
+
     @r.get("/v1/locates/requests", responses=_READ_RESPONSES)
     async def locate_requests(request: Request, book: BookQ = None) -> Any:
         require(request, "locates.read")
@@ -655,7 +675,7 @@ def _routes(app: FastAPI) -> None:
             st = _service(request).book(book)._ready_state()
         except Refused as e:
             return _refusal(e)
-        return {"locates": [_locate_json(x) for x in st.engine.gate.snap.locates.values()
+        return {"locates": [locate_json(x) for x in st.engine.gate.snap.locates.values()
                             if (symbol is None or x.symbol == symbol) and (account is None or x.account == account)]}
 
     @r.get("/v1/locates/{locate}", responses=_READ_RESPONSES)
@@ -669,7 +689,7 @@ def _routes(app: FastAPI) -> None:
         x = st.engine.gate.snap.locates.get(locate)
         if x is None:
             return _refusal(Refused(404, f"no locate {locate}"))
-        return _locate_json(x)
+        return locate_json(x)
 
     # -- records the engine made ----------------------------------------------------------------------------
 
@@ -767,6 +787,7 @@ def _routes(app: FastAPI) -> None:
 
 EVENT_ACTIONS: dict[str, str] = {
     "order": "orders.check", "fill": "orders.fill", "cancel": "orders.cancel", "locate": "locates.grant",
+    "locate_release": "locates.release",
     "pre_borrow": "locates.grant", "etb_list": "lists.upload", "htb_list": "lists.upload",
     "threshold_list": "lists.upload", "ssr": "lists.upload", "position": "settlement.write",
     "fail": "settlement.write", "cns": "settlement.write", "close_out": "settlement.write",
@@ -810,11 +831,14 @@ def _locate_request(obj: dict[str, Any], accounts: Any, securities: Any) -> dict
     return {"id": obj["id"], "account": obj["account"], "symbol": obj["symbol"], "qty": q}
 
 
-def _locate_json(x: Any) -> dict[str, Any]:
-    return {"id": x.id, "account": x.account, "symbol": x.symbol, "qty": x.qty, "granted_at": x.granted_at.isoformat(),
-            "good_until": x.good_until.isoformat(), "day": x.day, "source": x.source, "fresh": x.fresh,
-            "freed": x.freed, "consumed": x.consumed, "executed": x.executed, "left": x.fresh + x.freed,
-            "status": x.status.value}
+def _release_by(obj: dict[str, Any], p: Principal) -> None:
+    """A release is recorded as by the principal that submits it (``by``); a different ``by`` is refused."""
+    by = who(p)
+    given = obj.get("by")
+    if given is not None and given != by:
+        raise Refused(422, f"by: a release is recorded as by its submitter ({by}), not {str(given)[:40]!r}",
+                      field="by")
+    obj["by"] = by
 
 
 def _decision_out(st: Any, d: Any, explain: bool = False) -> dict[str, Any]:

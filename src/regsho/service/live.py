@@ -51,7 +51,7 @@ from regsho.store.live import Answer, LiveLog, Record, body_json
 log = logging.getLogger("regsho.service")
 
 #: Snapshots are taken by, and only restored into, the same engine (pickled state).
-SNAPSHOT_VERSION = f"regsho {__version__} state 1"
+SNAPSHOT_VERSION = f"regsho {__version__} state 2"
 
 
 class Refused(Exception):
@@ -121,6 +121,15 @@ def _submitter(source: str) -> str:
     if source.startswith("api ") and " key " in source:
         return source[4:source.rindex(" key ")]
     return source
+
+
+def locate_json(x: Any) -> dict[str, Any]:
+    """A locate's usage (``engine.snapshot.LocateState``): granted, left (``fresh + freed``), consumed by short
+    sales, freed by buys-to-cover, returned to the locate desk (``released``), and its status."""
+    return {"id": x.id, "account": x.account, "symbol": x.symbol, "qty": x.qty, "granted_at": x.granted_at.isoformat(),
+            "good_until": x.good_until.isoformat(), "day": x.day, "source": x.source, "fresh": x.fresh,
+            "freed": x.freed, "consumed": x.consumed, "executed": x.executed, "released": x.released,
+            "left": x.fresh + x.freed, "status": x.status.value}
 
 
 def effects_json(fx: Effects) -> dict[str, Any]:
@@ -558,6 +567,7 @@ class LiveBook:
             st.submitted[e.id] = submitted
         has_more = bool(fx.obligations or fx.periods or fx.notices or fx.findings)
         extra = effects_json(fx) if has_more else None
+        usage = locate_json(st.engine.gate.snap.locates[e.id]) if isinstance(e, ev.LocateRelease) else None
         name = self.name
 
         def answer(base: int) -> bytes:
@@ -565,6 +575,8 @@ class LiveBook:
                                    "event": dumped, "decision": decision}
             if extra is not None:
                 out["effects"] = extra
+            if usage is not None:
+                out["locate"] = usage
             return orjson.dumps(out)
 
         return it, 200, answer, idx

@@ -639,7 +639,7 @@ def _new_events(header: dict[str, Any], raw_events: list[Any], stored: _Book) ->
 
 def _normal_form(header: dict[str, Any], raw: object, defs: dict[tuple[str, str], dict[str, Any]]) -> str | None:
     """One event of a file in the canonical form the store keeps (``None`` if it does not parse on its own):
-    parsed with just the events it names (the order a fill names, the locate an order names) before it."""
+    parsed with just the events it names (the order a fill names, the locate an order or a release names) before it."""
     if not isinstance(raw, dict):
         return None
     context: list[dict[str, Any]] = []
@@ -657,6 +657,8 @@ def _normal_form(header: dict[str, Any], raw: object, defs: dict[tuple[str, str]
         need("order", raw["order"])
     if t == "order" and raw.get("locate") is not None:
         need("locate", raw["locate"])
+    if t == "locate_release" and raw.get("id") is not None:
+        need("locate", raw["id"])
     try:
         sc = parse_document({**header, "events": [*context, raw]}, "<event>")
     except (ScenarioError, TypeError, ValueError):
