@@ -29,6 +29,9 @@ from regsho.law import params
 from regsho.law.decision import ACCEPT
 
 _SHORT = (ev.Side.SELL_SHORT, ev.Side.SELL_SHORT_EXEMPT)
+_ORDER = ev.Order
+#: ``Effects`` built straight from its fields (a NamedTuple's generated ``__new__`` is a Python frame)
+_new = tuple.__new__
 
 
 class BookEngine:
@@ -92,18 +95,18 @@ class BookEngine:
             params.check_regime(day)
             self._day = day
         due = self.closeout._due
-        if due and (due[0][0] < at or (due[0][0] == at and kind is ev.Order)):
-            self.closeout.advance(at, inclusive=kind is ev.Order)
+        if due and (due[0][0] < at or (due[0][0] == at and kind is _ORDER)):
+            self.closeout.advance(at, inclusive=kind is _ORDER)
         self.last = at
         self.applied += 1
         sink = self.sink
-        if kind is ev.Order:
-            o = cast(ev.Order, e)
+        if kind is _ORDER:
+            o = cast("ev.Order", e)
             d = self.gate.order(o)
             if d.action == ACCEPT and o.side in _SHORT:
                 self.closeout.accepted_short(self.gate.snap.accounts[o.account].bd, o.symbol, d.at)
             if not (sink.obligations or sink.periods or sink.notices or sink.findings or sink.decisions):
-                return Effects((d,))
+                return _new(Effects, ((d,), (), (), (), ()))
             sink.decisions.append(d)
             return sink.take()
         handler(e)

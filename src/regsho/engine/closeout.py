@@ -39,6 +39,14 @@ _DEADLINE: Final = 0
 _ATTESTATION: Final = 1
 _DAY_END: Final = 2
 
+# enum members read once: on Python 3.11 a member looked up on its class goes through the enum metaclass's
+# ``__getattr__`` hook (about 0.1-0.2 µs a time), and these are read for every fail and close-out
+_OPEN, _CLOSED, _MISSED = Status.OPEN, Status.CLOSED, Status.MISSED
+_DTO, _R144, _HEDGE, _BFMM = (FailOrigin.DEEMED_TO_OWN, FailOrigin.RULE144, FailOrigin.OPTIONS_MM_HEDGE,
+                              FailOrigin.BONA_FIDE_MM)
+_PURCHASE_ONLY = r204.Cure.PURCHASE
+_CURED_IN_TIME, _LATE_CURE, _PARTLY_CURED = ObEvent.CURED_IN_TIME, ObEvent.LATE_CURE, ObEvent.PARTLY_CURED
+
 
 def _by_deadline(o: ObState) -> tuple[dt.datetime, int]:
     return (o.deadline, o.seq)
@@ -109,7 +117,7 @@ class CloseOutState:
                 continue
             assert isinstance(payload, ObState)
             ob = payload
-            if ob.status is not Status.OPEN or ob.qty == 0:
+            if ob.status is not _OPEN or ob.qty == 0:
                 continue
             if kind == _ATTESTATION:
                 if ob.pending_until == due:
@@ -161,7 +169,7 @@ class CloseOutState:
                 attested = True
                 break
         ob.step_attestation(AttestEvent.ATTESTED_IN_TIME if attested else AttestEvent.DUE_PASSED)
-        origin = FailOrigin(ob.origin) if ob.origin else FailOrigin.BONA_FIDE_MM
+        origin = FailOrigin(ob.origin) if ob.origin else _BFMM
         with params.trace() as used:
             rule = r204.obligation_rule(origin, ob.settlement_date, attested=attested, hedge_excepted=False)
             assert rule is not None
@@ -169,12 +177,12 @@ class CloseOutState:
             ob.deadline = r204.deadline(rule, ob.settlement_date, ob.trade_date, self.cal)
         ob.params = tuple(dict.fromkeys((*ob.params, *used)))
         ob.step(ObEvent.DEADLINE_SET)
-        if ob.status is not Status.OPEN:
+        if ob.status is not _OPEN:
             self._emit(ob, "deadline_set", decided_at)
             return
         self._schedule(ob)
         if ob.remaining == 0 and ob.closed_at is not None and ob.closed_at <= ob.deadline:
-            ob.step(ObEvent.CURED_IN_TIME)
+            ob.step(_CURED_IN_TIME)
             self._emit(ob, "closed", decided_at)
         elif ob.deadline < decided_at:
             self._emit(ob, "deadline_set", decided_at)
@@ -260,17 +268,17 @@ class CloseOutState:
         if e.at.date() < s:
             raise EngineInputError("settlement_date", f"a fail settling {s.isoformat()} cannot be known on "
                                                       f"{e.at.date().isoformat()}")
-        if e.origin in (FailOrigin.DEEMED_TO_OWN, FailOrigin.RULE144) and e.trade_date is None:
+        if e.origin in (_DTO, _R144) and e.trade_date is None:
             raise EngineInputError("trade_date", f"a {e.origin.value} fail needs its trade_date (the 35 days run "
                                                  "from it)")
         bd = e.bd or self.firm
-        if e.origin is FailOrigin.OPTIONS_MM_HEDGE:
+        if e.origin is _HEDGE:
             self.count.add_hedge(e.symbol, s, e.qty, e.options_created)
-        if e.origin is FailOrigin.RULE144 and r203_b3.rule144_extended(s):
+        if e.origin is _R144 and r203_b3.rule144_extended(s):
             self.count.add_rule144(e.symbol, s, e.qty)
         self._cyclical(e, bd)
         excepted = False
-        if e.origin is FailOrigin.OPTIONS_MM_HEDGE:
+        if e.origin is _HEDGE:
             since = self.lists.since_end_of(e.symbol, s)
             excepted = r204.options_hedge_excepted(e.origin, s, e.options_created, since)
         rule, pending, dl, due, used, rule204 = self._fail_terms(e.origin, s, e.trade_date, excepted)
@@ -362,7 +370,7 @@ class CloseOutState:
             return
         current = self._owed.get(key)
         if current:
-            active = [o for o in current if o.remaining > 0 and o.status is not Status.CLOSED]
+            active = [o for o in current if o.remaining > 0 and o.status is not _CLOSED]
             self._owed[key] = active
             owed = sorted(active, key=_by_deadline) if len(active) > 1 else active
         else:
@@ -381,17 +389,17 @@ class CloseOutState:
             applied.append(ob)
             if ob.remaining == 0:
                 ob.closed_at = e.at
-                if ob.status is Status.MISSED:
-                    ob.step(ObEvent.LATE_CURE)
+                if ob.status is _MISSED:
+                    ob.step(_LATE_CURE)
                 elif ob.pending_until is None:
-                    ob.step(ObEvent.CURED_IN_TIME)
+                    ob.step(_CURED_IN_TIME)
                 self._emit(ob, "closed", e.at)
             else:
-                ob.step(ObEvent.PARTLY_CURED)
+                ob.step(_PARTLY_CURED)
                 self._emit(ob, "cured", e.at)
         if applied:
             bisect.insort(self._closeouts.setdefault(key, []), e.at)
-        elif counts_as == r204.BORROW and any(o.remaining > 0 and o.cure is r204.Cure.PURCHASE for o in owed):
+        elif counts_as == r204.BORROW and any(o.remaining > 0 and o.cure is _PURCHASE_ONLY for o in owed):
             self._finding(fc.NOT_A_CLOSE_OUT, e.at, e.symbol, bd,
                           f"close-out {e.id} is a borrow; {bd}'s open obligations in {e.symbol} can be closed out "
                           "only by a purchase", (c.R203_B3, c.R204_A2), None, (("method", e.method.value),))
@@ -407,7 +415,7 @@ class CloseOutState:
         """17 CFR 242.204(d), 203(b)(3)(vi): the participant allocates part of its open obligations in the
         security to a broker-dealer it clears for, earliest deadline first (docs/scenarios.md, conventions 3, 30)."""
         own = r204_d.allocation_order(o for o in self._owed.get((self.firm, e.symbol), ())
-                                      if o.status is Status.OPEN and o.remaining > 0)
+                                      if o.status is _OPEN and o.remaining > 0)
         total = sum(o.remaining for o in own)
         if total < e.qty:
             raise EngineInputError("qty", f"{self.firm} has {total} shares of open close-out obligations in "
@@ -427,7 +435,7 @@ class CloseOutState:
             self._schedule(new)
             if ob.remaining == 0 and ob.qty > 0 and ob.pending_until is None:
                 ob.closed_at = max(cu.at for cu in ob.cures)
-                ob.step(ObEvent.CURED_IN_TIME)
+                ob.step(_CURED_IN_TIME)
             self._emit(ob, "allocated", e.at)
             self._emit(new, "created", e.at)
 
