@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -15,21 +16,53 @@ def _iso(t: dt.datetime | dt.date | None) -> str | None:
     return t.isoformat() if t is not None else None
 
 
-def jsonable(v: object) -> object:
+def _timedelta(v: dt.timedelta) -> str:
+    secs = int(v.total_seconds())
+    return f"{secs // 3600}h" if secs % 3600 == 0 else str(v)
+
+
+def _sequence(v: tuple[object, ...] | list[object]) -> list[object]:
+    return [jsonable(x) for x in v]
+
+
+def _enum(v: Enum) -> object:
+    return v.value
+
+
+def _kind(v: object) -> Callable[[Any], object] | None:
     if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
+        return _isoformat
     if isinstance(v, dt.timedelta):
-        secs = int(v.total_seconds())
-        return f"{secs // 3600}h" if secs % 3600 == 0 else str(v)
+        return _timedelta
     if isinstance(v, tuple | list):
-        return [jsonable(x) for x in v]
+        return _sequence
     if isinstance(v, Enum):
-        return v.value
+        return _enum
     if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, bool | int | float | str) or v is None:
+        return str
+    return None
+
+
+def _isoformat(v: dt.datetime | dt.date | dt.time) -> str:
+    return v.isoformat()
+
+
+_PLAIN: frozenset[type] = frozenset((str, int, bool, float, type(None)))
+#: the conversion per exact type, filled as types are met (facts hold a handful of types, read millions of times)
+_BY_TYPE: dict[type, Callable[[Any], object]] = {}
+
+
+def jsonable(v: object) -> object:
+    t = type(v)
+    if t in _PLAIN:
         return v
-    return str(v)
+    conv = _BY_TYPE.get(t)
+    if conv is None:
+        kind = _kind(v)
+        if kind is None:  # a subclass of a plain type stays itself; anything else is written as text
+            return v if isinstance(v, bool | int | float | str) else str(v)
+        conv = _BY_TYPE[t] = kind
+    return conv(v)
 
 
 def params_json(ps: tuple[ParamValue, ...]) -> dict[str, Any]:
