@@ -7,27 +7,25 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from regsho.adapters.lobster import is_lobster_message, read_lobster_nbbo
-from regsho.adapters.quotes import InputError, read_nbbo, read_orders, read_quotes, read_tiers, read_trades
-from regsho.adapters.scenario_dump import dump_event
-from regsho.surveillance import findings as fi
-from regsho.surveillance import metrics as me
-from regsho.surveillance.review_page import page
-from regsho.surveillance.verdict_events import verdict_events
+if TYPE_CHECKING:
+    import polars as pl
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
 def _nbbo(paths: list[Path]) -> pl.DataFrame:
+    import polars as pl
+
+    from regsho.adapters.lobster import is_lobster_message, read_lobster_nbbo
+    from regsho.adapters.quotes import read_nbbo
+
     frames = [read_lobster_nbbo(p) if is_lobster_message(p) else read_nbbo(p) for p in paths]
     return pl.concat(frames, how="vertical_relaxed")
 
@@ -47,6 +45,16 @@ def surveil_cmd(
                            "(mm_verdicts.yaml) for the gate.")] = None,
 ) -> None:
     """Does the market maker really make a market? Metrics, findings and verdicts per day and 30-minute window."""
+    # read here, not when the command line starts: Polars and the surveillance engine take a while to import
+    import yaml
+
+    from regsho.adapters.quotes import InputError, read_orders, read_quotes, read_tiers, read_trades
+    from regsho.adapters.scenario_dump import dump_event
+    from regsho.surveillance import findings as fi
+    from regsho.surveillance import metrics as me
+    from regsho.surveillance.review_page import page
+    from regsho.surveillance.verdict_events import verdict_events
+
     account_map: dict[str, str] = {}
     for a in accounts or []:
         mm, sep, acct = a.partition("=")
