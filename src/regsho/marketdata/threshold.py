@@ -166,6 +166,23 @@ _ROWS: Final = pl.Schema({"cusip": pl.String(), "symbol": pl.String(), "idx": pl
                           "forced_start": pl.Int64()})
 
 
+#: Days are indexed below this power of two, so that a security's hash above the day's index is one sort key.
+_IDX_BITS: Final = 20
+
+
+def _by_security(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` sorted by security and day, with ``_sec`` telling the securities apart: one integer sort on the
+    CUSIP's hash above the day's index when the hash tells this chunk's CUSIPs apart (counted), else a sort on the
+    text."""
+    sec = pl.col("cusip").hash(7) // (1 << _IDX_BITS)
+    n_sec, n_cusip, top = rows.select(sec.n_unique().alias("s"), pl.col("cusip").n_unique().alias("c"),
+                                      pl.col("idx").max().alias("i")).row(0)
+    if n_sec == n_cusip and (top or 0) < (1 << _IDX_BITS):
+        return rows.with_columns(sec.alias("_sec")).sort(pl.col("_sec") * (1 << _IDX_BITS)
+                                                         + pl.col("idx").cast(pl.UInt64()))
+    return rows.with_columns(pl.col("cusip").alias("_sec")).sort("cusip", "idx")
+
+
 def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Spells decided by the data so far, and the rows to carry into the next chunk.
@@ -176,24 +193,28 @@ def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
     ``days``-th day to ``days - 1`` days after the cluster's last day (203(c)(6)(iii)). A cluster is decided once
     ``days`` days have passed after its last day; otherwise it is carried: a listed one as one row holding its
     start, an unlisted one as the rows of its last run (fewer than ``days``).
+
+    One sort, then runs, clusters and each row's place in its run from comparisons with the row before; one
+    aggregation per cluster.
     """
-    tagged, runs = _runs(rows.sort("cusip", "idx"))
-    runs = runs.join(tagged.group_by("run").agg(pl.col("forced_start").min()), on="run")
-    same = pl.col("cusip") == pl.col("cusip").shift(1)
-    gap = pl.col("run_start") - pl.col("run_end").shift(1) - 1
-    clusters = runs.sort("cusip", "run_start").with_columns(
-        ((~same).fill_null(True) | (gap >= p.days).fill_null(True)).cum_sum().alias("cluster"))
-    per = clusters.group_by("cluster", maintain_order=True).agg(
+    n = p.days
+    same = (pl.col("_sec") == pl.col("_sec").shift(1)).fill_null(False)
+    step = pl.col("idx") - pl.col("idx").shift(1)
+    new_run = ~same | (step != 1).fill_null(True)
+    row = pl.int_range(pl.len(), dtype=pl.Int64())
+    tagged = _by_security(rows).with_columns(
+        new_run.cum_sum().alias("run"), (~same | (step > n).fill_null(True)).cum_sum().alias("cluster"),
+        (row - pl.when(new_run).then(row).forward_fill()).alias("_pos"))
+    per = tagged.group_by("cluster").agg(
         pl.col("cusip").first(), pl.col("symbol").drop_nulls().last(),
-        pl.min_horizontal(pl.col("forced_start").min(),
-                          (pl.col("run_start").filter(pl.col("run_len") >= p.days).min() + p.days - 1)
+        pl.min_horizontal(pl.col("forced_start").min(), pl.col("idx").filter(pl.col("_pos") == n - 1).min()
                           ).alias("start_idx"),
-        pl.col("run_end").max().alias("cluster_end"), pl.col("run").last().alias("last_run"),
-        pl.col("max_fails").max())
-    decided = pl.col("cluster_end") + p.days <= last_idx
+        pl.col("idx").last().alias("cluster_end"), pl.col("run").last().alias("last_run"),
+        pl.col("quantity").max().alias("max_fails"))
+    decided = pl.col("cluster_end") + n <= last_idx
     spells = per.filter(pl.col("start_idx").is_not_null() & (decided | final)).select(
         "cusip", "symbol", "start_idx",
-        pl.when(decided).then(pl.col("cluster_end") + p.days - 1).otherwise(None).alias("end_idx"), "max_fails")
+        pl.when(decided).then(pl.col("cluster_end") + n - 1).otherwise(None).alias("end_idx"), "max_fails")
     if final:
         return spells, pl.DataFrame(schema=_ROWS)
     open_ = per.filter(~decided)
