@@ -67,7 +67,8 @@ def _settlement_days() -> pl.Series:
 
 
 #: CUSIP characters in the order of the SEC's files (EBCDIC: the special characters, letters, then digits), so that
-#: a file's rows, sorted by date and CUSIP as published, give increasing keys.
+#: a file's rows, sorted by date and CUSIP as published, give increasing keys (the check for a row given twice is
+#: then one comparison of each row with the one before).
 _CUSIP_CHARS: Final = "*#@ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -86,7 +87,6 @@ def _day_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     1970-01-01, by position among the settlement days."""
     days = _settlement_days().to_numpy().astype("datetime64[D]")
     text = np.frombuffer("".join(str(d).replace("-", "") for d in days).encode(), dtype=">u8")
-    assert len(days) * _CUSIP_BASE < 2**63, "a day's position and a CUSIP no longer fit one 64-bit key"
     return text.astype(np.uint64), text.astype(np.uint64) // (256 ** 2), days.astype(np.int64).astype(np.int32)
 
 
@@ -95,6 +95,12 @@ def _check_text(data: bytes, name: str | Path) -> None:
     if data.isascii():
         return
     decode(data, name)
+
+
+#: pyarrow splits a file in blocks of this size (a published file is 2-5 MB: one block, one batch to check) and,
+#: as files are read two at a time, on one thread each
+_BLOCK: Final = 1 << 24
+_ARROW_THREADS: Final = False
 
 
 def _read_arrow(data: bytes, odd: list[str]) -> pa.Table:
@@ -108,7 +114,8 @@ def _read_arrow(data: bytes, odd: list[str]) -> pa.Table:
 
     return pacsv.read_csv(
         pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=list(_COLS), skip_rows=1),
+        read_options=pacsv.ReadOptions(column_names=list(_COLS), skip_rows=1, use_threads=_ARROW_THREADS,
+                                       block_size=_BLOCK),
         parse_options=pacsv.ParseOptions(delimiter="|", quote_char=False, double_quote=False, escape_char=False,
                                          newlines_in_values=False, ignore_empty_lines=True,
                                          invalid_row_handler=handler),
@@ -369,7 +376,7 @@ def _load_checked(f: Path) -> tuple[bytes, pl.DataFrame | None]:
         total += checked[2]
     if trailers.get("count", table.num_rows) != table.num_rows or trailers.get("total", total) != total:
         return data, None
-    if keys and not _unique(np.concatenate(keys)):
+    if keys and not _unique(*(np.concatenate([k[i] for k in keys]) for i in range(3))):
         return data, None
     out = pl.from_arrow(pa.Table.from_batches(batches, schema=_arrow_schema()), rechunk=False)
     assert isinstance(out, pl.DataFrame)
@@ -402,7 +409,6 @@ def _arrow_schema() -> pa.Schema:
                       ("quantity", pa.int64()), ("description", pa.string()), ("price", pa.float64())])
 
 
-_CUSIP_BASE: Final = len(_CUSIP_CHARS) ** 9  # a day's position times this, plus the CUSIP's code: one integer
 
 
 def _text(col: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -430,10 +436,14 @@ def _digits(raw: np.ndarray, lowest: int = 48) -> bool:
     return raw.size == 0 or (int(raw.min()) >= lowest and int(raw.max()) <= 57)
 
 
-def _check_batch(b: pa.RecordBatch, month: int | None) -> tuple[pa.RecordBatch, np.ndarray, int] | None:
+_Key = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _check_batch(b: pa.RecordBatch, month: int | None) -> tuple[pa.RecordBatch, _Key, int] | None:
     """One batch of text rows checked field by field to the patterns of ``_CHECKS`` (and the date against the
-    settlement calendar and the file's month), then converted: the typed batch, each row's key (date and CUSIP as
-    one integer) and the sum of the quantities; None if any value fails (the precise path names it).
+    settlement calendar and the file's month), then converted: the typed batch, each row's key (the day's position,
+    the CUSIP's first eight characters as one integer, its ninth) and the sum of the quantities; None if any value
+    fails (the precise path names it).
 
     Each check is a few passes of NumPy over the column's bytes; dates come in runs of one day, so the calendar is
     consulted once a run."""
@@ -458,13 +468,11 @@ def _check_batch(b: pa.RecordBatch, month: int | None) -> tuple[pa.RecordBatch, 
     lens, raw, _ = _text(cusip_col)
     if n and (lens.min() != 9 or lens.max() != 9):
         return None
-    ranks = _cusip_ranks()[raw].reshape(-1, 9)
+    ranks = np.take(_cusip_ranks(), raw)
     if n and ranks.max() == 255:
         return None
-    code = ranks[:, 0].astype(np.int64)
-    for k in range(1, 9):
-        code *= len(_CUSIP_CHARS)
-        code += ranks[:, k]
+    # the ranks of the first eight characters, big-endian, are one integer in the same order
+    head = np.ndarray((n,), dtype=">u8", buffer=ranks, strides=(9,)).astype(np.uint64) if n else np.zeros(0, np.uint64)
     # SYMBOL: up to 20 characters (bytes here: a longer non-ASCII symbol goes to the precise path); empty is null
     sym_lens = _text(symbol_col)[0]
     if n and sym_lens.max() > 20:
@@ -491,7 +499,7 @@ def _check_batch(b: pa.RecordBatch, month: int | None) -> tuple[pa.RecordBatch, 
     days = pa.Array.from_buffers(pa.date32(), n, [None, pa.py_buffer(epoch[pos])])
     out = pa.RecordBatch.from_arrays([days, cusip_col, _with_nulls(symbol_col, sym_lens == 0), qty, desc_col, price],
                                      schema=_arrow_schema())
-    return out, pos * _CUSIP_BASE + code, int(pc.sum(qty).as_py() or 0)
+    return out, (pos, head, ranks[8::9]), int(pc.sum(qty).as_py() or 0)
 
 
 def _ascii_month(month: int) -> int:
@@ -499,12 +507,17 @@ def _ascii_month(month: int) -> int:
     return int.from_bytes(f"{month:06d}".encode(), "big")
 
 
-def _unique(key: np.ndarray) -> bool:
-    """No key twice (the SEC's files come sorted, which one comparison shows; otherwise a sort)."""
-    if key.size < 2 or (key[1:] > key[:-1]).all():
+def _unique(pos: np.ndarray, head: np.ndarray, last: np.ndarray) -> bool:
+    """No (day, CUSIP) twice: keys increasing from row to row (the SEC's order), or else none equal once sorted."""
+    if pos.size < 2:
         return True
-    s = np.sort(key)
-    return bool((s[1:] != s[:-1]).all())
+    later = (pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (
+        (head[1:] > head[:-1]) | ((head[1:] == head[:-1]) & (last[1:] > last[:-1]))))
+    if later.all():
+        return True
+    o = np.lexsort((last, head, pos))
+    pos, head, last = pos[o], head[o], last[o]
+    return not ((pos[1:] == pos[:-1]) & (head[1:] == head[:-1]) & (last[1:] == last[:-1])).any()
 
 
 def _overlap(a: pl.DataFrame, b: pl.DataFrame) -> str:

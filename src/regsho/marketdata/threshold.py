@@ -125,13 +125,21 @@ def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame | PreparedShares) -> 
     then by symbol; a count dated after the date is used when none precedes it; null when none is known."""
     prep = shares if isinstance(shares, PreparedShares) else PreparedShares.of(shares)
     out = rows
-    if any(by == "_sym" for by, _ in (*prep.single, *prep.dated)):
-        out = out.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
     names = []
+    if any(by == "_sym" for by, _ in (*prep.single, *prep.dated)):
+        # a symbol repeats from day to day: normalised once each, single counts looked up once each
+        syms = rows.select(pl.col("symbol").unique()).with_columns(
+            norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
+        for i, (by, one) in enumerate(prep.single):
+            if by == "_sym":
+                syms = syms.join(one.rename({"shares": f"_tso_one_{i}"}), on="_sym", how="left")
+                names.append(f"_tso_one_{i}")
+        out = out.join(syms, on="symbol", how="left", nulls_equal=True)
     for i, (by, one) in enumerate(prep.single):
         name = f"_tso_one_{i}"
-        out = out.join(one.rename({"shares": name}), on=by, how="left")
-        names.append(name)
+        if by != "_sym":
+            out = out.join(one.rename({"shares": name}), on=by, how="left")
+            names.append(name)
     for i, (by, many) in enumerate(prep.dated):
         out = out.sort("settlement_date")
         for strategy in ("backward", "forward"):
@@ -168,19 +176,30 @@ _ROWS: Final = pl.Schema({"cusip": pl.String(), "symbol": pl.String(), "idx": pl
 
 #: Days are indexed below this power of two, so that a security's hash above the day's index is one sort key.
 _IDX_BITS: Final = 20
+_NONE: Final = np.iinfo(np.int64).max  # no day (a missing start)
 
 
-def _by_security(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` sorted by security and day, with ``_sec`` telling the securities apart: one integer sort on the
-    CUSIP's hash above the day's index when the hash tells this chunk's CUSIPs apart (counted), else a sort on the
-    text."""
-    sec = pl.col("cusip").hash(7) // (1 << _IDX_BITS)
-    n_sec, n_cusip, top = rows.select(sec.n_unique().alias("s"), pl.col("cusip").n_unique().alias("c"),
-                                      pl.col("idx").max().alias("i")).row(0)
-    if n_sec == n_cusip and (top or 0) < (1 << _IDX_BITS):
-        return rows.with_columns(sec.alias("_sec")).sort(pl.col("_sec") * (1 << _IDX_BITS)
-                                                         + pl.col("idx").cast(pl.UInt64()))
-    return rows.with_columns(pl.col("cusip").alias("_sec")).sort("cusip", "idx")
+def _order(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The order of ``rows`` by security, then day, and in that order where a new security begins.
+
+    One integer sort on the CUSIP's hash above the day's index; the text of the CUSIPs in that order must change
+    exactly where the hash does (else two CUSIPs share a hash and the rows are sorted on the text)."""
+    top = rows["idx"].max()
+    if top is not None and int(top) < (1 << _IDX_BITS):  # type: ignore[arg-type]
+        key = rows.select(pl.col("cusip").hash(7) // (1 << _IDX_BITS) * (1 << _IDX_BITS)
+                          + pl.col("idx").cast(pl.UInt64())).to_series()
+        order = key.arg_sort().to_numpy()
+        sec = key.to_numpy()[order] >> _IDX_BITS
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = sec[1:] != sec[:-1]
+        text = rows["cusip"].gather(order)
+        if (new[1:] == (text.slice(1) != text.slice(0, len(text) - 1)).to_numpy()).all():
+            return order, new
+    order = rows.select(pl.arg_sort_by("cusip", "idx")).to_series().to_numpy()
+    text = rows["cusip"].gather(order)
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (text.slice(1) != text.slice(0, len(text) - 1)).to_numpy()
+    return order, new
 
 
 def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
@@ -194,37 +213,55 @@ def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
     ``days`` days have passed after its last day; otherwise it is carried: a listed one as one row holding its
     start, an unlisted one as the rows of its last run (fewer than ``days``).
 
-    One sort, then runs, clusters and each row's place in its run from comparisons with the row before; one
-    aggregation per cluster.
+    One sort; then, as the rows of a cluster are contiguous, runs, clusters and each row's place in its run come
+    from comparisons with the row before, and each cluster's figures from one segmented reduction.
     """
     n = p.days
-    same = (pl.col("_sec") == pl.col("_sec").shift(1)).fill_null(False)
-    step = pl.col("idx") - pl.col("idx").shift(1)
-    new_run = ~same | (step != 1).fill_null(True)
-    row = pl.int_range(pl.len(), dtype=pl.Int64())
-    tagged = _by_security(rows).with_columns(
-        new_run.cum_sum().alias("run"), (~same | (step > n).fill_null(True)).cum_sum().alias("cluster"),
-        (row - pl.when(new_run).then(row).forward_fill()).alias("_pos"))
-    per = tagged.group_by("cluster").agg(
-        pl.col("cusip").first(), pl.col("symbol").drop_nulls().last(),
-        pl.min_horizontal(pl.col("forced_start").min(), pl.col("idx").filter(pl.col("_pos") == n - 1).min()
-                          ).alias("start_idx"),
-        pl.col("idx").last().alias("cluster_end"), pl.col("run").last().alias("last_run"),
-        pl.col("quantity").max().alias("max_fails"))
-    decided = pl.col("cluster_end") + n <= last_idx
-    spells = per.filter(pl.col("start_idx").is_not_null() & (decided | final)).select(
+    order, new_sec = _order(rows)
+    idx = rows["idx"].to_numpy()[order]
+    qty = rows["quantity"].to_numpy()[order]
+    forced = rows["forced_start"].fill_null(_NONE).to_numpy()[order]
+    has_symbol = rows["symbol"].is_not_null().to_numpy()[order]
+    step = np.diff(idx, prepend=idx[:1])
+    new_run = new_sec | (step != 1)
+    new_cluster = new_sec | (step > n)
+    row = np.arange(len(idx))
+    pos = row - np.maximum.accumulate(np.where(new_run, row, 0))  # the row's place in its run, from 0
+    run = np.cumsum(new_run)
+    first = np.flatnonzero(new_cluster)
+    last = np.append(first[1:], len(idx)) - 1
+    start = np.minimum(np.minimum.reduceat(forced, first),
+                       np.minimum.reduceat(np.where(pos == n - 1, idx, _NONE), first))
+    listed = start != _NONE
+    end = idx[last]
+    max_fails = np.maximum.reduceat(qty, first)
+    sym_row = np.maximum.reduceat(np.where(has_symbol, row, -1), first)  # the last row giving a symbol
+
+    def per(which: np.ndarray) -> pl.DataFrame:
+        sym = rows["symbol"].gather(order[np.maximum(sym_row[which], 0)])
+        return pl.DataFrame({"cusip": rows["cusip"].gather(order[first[which]]),
+                             "symbol": sym.zip_with(pl.Series(sym_row[which] >= 0), pl.Series([None], dtype=sym.dtype)),
+                             "start_idx": pl.Series(start[which], dtype=pl.Int64()),
+                             "end": pl.Series(end[which], dtype=pl.Int64()),
+                             "max_fails": pl.Series(max_fails[which], dtype=pl.Int64())})
+
+    decided = end + n <= last_idx
+    spells = per(listed & (decided | final)).select(
         "cusip", "symbol", "start_idx",
-        pl.when(decided).then(pl.col("cluster_end") + n - 1).otherwise(None).alias("end_idx"), "max_fails")
+        pl.when(pl.col("end") + n <= last_idx).then(pl.col("end") + n - 1).otherwise(None).alias("end_idx"),
+        "max_fails")
     if final:
         return spells, pl.DataFrame(schema=_ROWS)
-    open_ = per.filter(~decided)
-    listed = open_.filter(pl.col("start_idx").is_not_null()).select(
-        "cusip", "symbol", pl.col("cluster_end").alias("idx"), pl.col("max_fails").alias("quantity"),
+    carried = per(listed & ~decided).select(
+        "cusip", "symbol", pl.col("end").alias("idx"), pl.col("max_fails").alias("quantity"),
         pl.col("start_idx").alias("forced_start"))
-    # the rows of an unlisted cluster's last run, each carrying the cluster's largest fail so far
-    pending = tagged.drop("quantity").join(open_.filter(pl.col("start_idx").is_null()).select(
-        pl.col("last_run").alias("run"), pl.col("max_fails").alias("quantity")), on="run").select(_ROWS.names())
-    return spells, pl.concat([listed, pending], how="vertical_relaxed").cast(_ROWS)
+    # the rows of an unlisted open cluster's last run, each carrying the cluster's largest fail so far
+    cluster = np.cumsum(new_cluster) - 1
+    keep = (~listed & ~decided)[cluster] & (run == run[last][cluster])
+    pending = rows[order[keep]].select("cusip", "symbol", "idx").with_columns(
+        pl.Series("quantity", max_fails[cluster[keep]], dtype=pl.Int64()),
+        pl.lit(None, pl.Int64()).alias("forced_start"))
+    return spells, pl.concat([carried, pending], how="vertical_relaxed").cast(_ROWS)
 
 
 class Computation:
@@ -260,15 +297,15 @@ class Computation:
         if self.params is not None and p != self.params:
             raise params.RegimeError(f"threshold parameters change at {days[0]}; compute the spans separately")
         self.params = p
-        index = pl.DataFrame({"settlement_date": days,
-                              "idx": pl.int_range(self.n_days, self.n_days + days.len(), eager=True,
-                                                  dtype=pl.Int64())})
+        big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
+            "settlement_date", "cusip", "symbol", "quantity").collect()
+        # a day's index: its position among the chunk's days (sorted), after the days of the chunks before
+        idx = pl.Series("idx", days.search_sorted(big["settlement_date"]), dtype=pl.Int64()) + self.n_days
         self.days.append(days)
         self.n_days += days.len()
         self.rows += fails.height
-        big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
-            "settlement_date", "cusip", "symbol", "quantity").collect()
-        daily = attach_shares(big, self.shares).join(index, on="settlement_date").with_columns(
+        daily = attach_shares(big.with_columns(idx), self.shares).select(
+            "settlement_date", "cusip", "symbol", "quantity", "tso", "idx",
             (pl.col("tso").is_not_null() & (pl.col("quantity") >= pl.col("tso") * p.min_fraction)).alias("qualifies"))
         if self.keep_daily:
             self.daily.append(daily)
