@@ -104,7 +104,8 @@ _ARROW_THREADS: Final = False
 
 
 def _read_arrow(data: bytes, odd: list[str]) -> pa.Table:
-    """The rows of a file as six text columns (the lines that do not split into six fields go to ``odd``)."""
+    """The rows of a file as six text columns (the lines that do not split into six fields go to ``odd``); the
+    caller has checked the text (``_check_text``)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -119,9 +120,10 @@ def _read_arrow(data: bytes, odd: list[str]) -> pa.Table:
         parse_options=pacsv.ParseOptions(delimiter="|", quote_char=False, double_quote=False, escape_char=False,
                                          newlines_in_values=False, ignore_empty_lines=True,
                                          invalid_row_handler=handler),
+        # the whole file is checked to be ASCII or UTF-8 first (``_check_text``), so its fields are too
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(_COLS, pa.string()), null_values=[],
-                                             strings_can_be_null=False,
-                                             quoted_strings_can_be_null=False),
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                             check_utf8=False),
     )
 
 

@@ -134,7 +134,13 @@ def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame | PreparedShares) -> 
             if by == "_sym":
                 syms = syms.join(one.rename({"shares": f"_tso_one_{i}"}), on="_sym", how="left")
                 names.append(f"_tso_one_{i}")
-        out = out.join(syms, on="symbol", how="left", nulls_equal=True)
+        # joined on the symbol's hash when that tells the symbols apart (counted), else on the text
+        hashed = syms.with_columns(pl.col("symbol").hash(11).alias("_hs"))
+        if hashed["_hs"].n_unique() == hashed.height:
+            out = out.with_columns(pl.col("symbol").hash(11).alias("_hs")).join(
+                hashed.drop("symbol"), on="_hs", how="left").drop("_hs")
+        else:
+            out = out.join(syms, on="symbol", how="left", nulls_equal=True)
     for i, (by, one) in enumerate(prep.single):
         name = f"_tso_one_{i}"
         if by != "_sym":
