@@ -172,3 +172,20 @@ def test_hash_collisions_fall_back_to_the_text(monkeypatch: pytest.MonkeyPatch) 
     chunked.add(f.filter(pl.col("settlement_date") < ds[8]))
     chunked.add(f.filter(pl.col("settlement_date") >= ds[8]))
     assert chunked.result().spells.equals(want.spells)
+
+
+def test_halves_found_in_parallel_give_the_same_spells(monkeypatch: pytest.MonkeyPatch) -> None:
+    series = {C: [ON] * 7 + [0] * 6 + [ON] * 5, "00162Q452": [ON] * 9, "12345A109": [ON] * 3 + [0] + [ON] * 6,
+              "G0176J109": [0, ON, ON, ON, ON, ON, 0, 0, ON], "98986M103": [ON] * 18}
+    f = history(series)
+    counts = shares_table({C: 2_000_000, "98986M103": 2_000_000, "G0176J109": 2_000_000})
+    want = threshold.compute(f, counts)
+    monkeypatch.setattr(threshold, "_SPLIT", 1)  # every set of rows split in two
+    ds = sorted(f["settlement_date"].unique().to_list())
+    for cuts in ([], [6], [3, 9, 14]):
+        comp = threshold.Computation(counts)
+        for lo, hi in zip([0, *cuts], [*cuts, len(ds)], strict=True):
+            comp.add(f.filter(pl.col("settlement_date").is_between(ds[lo], ds[hi - 1])))
+        got = comp.result()
+        assert got.spells.equals(want.spells) and got.unknown.equals(want.unknown)
+    assert want.spells.height >= 3 and want.unknown.height >= 1

@@ -25,6 +25,8 @@ Conventions (docs/marketdata.md):
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -183,6 +185,7 @@ _ROWS: Final = pl.Schema({"cusip": pl.String(), "symbol": pl.String(), "idx": pl
 #: Days are indexed below this power of two, so that a security's hash above the day's index is one sort key.
 _IDX_BITS: Final = 20
 _NONE: Final = np.iinfo(np.int64).max  # no day (a missing start)
+_SPLIT: Final = 50_000  # rows above which the clusters are found in two halves, in parallel
 
 
 def _order(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -320,7 +323,8 @@ class Computation:
 
     def _step(self, daily: pl.DataFrame | None, final: bool) -> None:
         assert self.params is not None
-        last = self.n_days - 1
+        p, last = self.params, self.n_days - 1
+        jobs: list[tuple[str, pl.DataFrame]] = []
         for which in ("q", "u"):
             carry = self.carry if which == "q" else self.carry_unknown
             parts = [carry]
@@ -329,15 +333,24 @@ class Computation:
                 parts.insert(0, daily.filter(pred).select(
                     "cusip", "symbol", "idx", "quantity", pl.lit(None, pl.Int64()).alias("forced_start")))
             rows = pl.concat(parts, how="vertical_relaxed")
-            if rows.height == 0:
+            if rows.height > _SPLIT:  # two halves by CUSIP (a security's rows all in one), one per core
+                half = rows.select(pl.col("cusip").hash(5) % 2 == 0).to_series()
+                jobs += [(which, h) for h in (rows.filter(half), rows.filter(~half)) if h.height]
+            elif rows.height:
+                jobs.append((which, rows))
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, max(len(jobs), 1))) as pool:
+            done = list(pool.map(lambda job: _clusters(job[1], p, last, final), jobs))
+        for which in ("q", "u"):
+            got = [d for (w, _), d in zip(jobs, done, strict=True) if w == which]
+            if not got:
                 continue
-            done, carry = _clusters(rows, self.params, last, final)
+            carry = pl.concat([c for _, c in got], how="vertical_relaxed")
             if which == "q":
                 self.carry = carry
-                self.spells.append(done)
+                self.spells += [sp for sp, _ in got]
             else:
                 self.carry_unknown = carry
-                self.unknown.append(done)
+                self.unknown += [sp for sp, _ in got]
 
     def result(self) -> ThresholdResult:
         """The spells once every chunk is in (spells still open at the end of the data have no end)."""
