@@ -103,7 +103,7 @@ _BLOCK: Final = 1 << 24
 _ARROW_THREADS: Final = False
 
 
-def _read_arrow(data: bytes, odd: list[str]) -> pa.Table:
+def _read_arrow(data: bytes | pa.Buffer, odd: list[str]) -> pa.Table:
     """The rows of a file as six text columns (the lines that do not split into six fields go to ``odd``); the
     caller has checked the text (``_check_text``)."""
     import pyarrow as pa
@@ -337,7 +337,7 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     spans: list[tuple[int, object, object]] = []
     for i, (f, (data, df)) in enumerate(zip(files, loaded, strict=True)):
         if df is None:  # a check failed, or a row only Python can split (a '|' in a description)
-            df = parse(data, f)  # raises with the line and field, or reads it
+            df = parse(read_bytes(f) if data is None else data, f)  # raises with the line and field, or reads it
         if df.height:
             spans.append((i, df["settlement_date"].min(), df["settlement_date"].max()))
         parts.append(df)
@@ -350,42 +350,59 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def _load_checked(f: Path) -> tuple[bytes, pl.DataFrame | None]:
-    """A file read on the fast path and checked: its table, or None for the precise path (a check failed, or a row
-    only Python can split)."""
+def _file_buffer(f: Path) -> pa.Buffer:
+    """A plain file memory-mapped (no copy: pyarrow reads it in place), or the unzipped bytes of a zip archive."""
     import pyarrow as pa
 
-    data = read_bytes(f)
-    _check_text(data, f)
-    _check_header(data, f)
+    try:
+        with f.open("rb") as fh:
+            zipped = fh.read(4) == b"PK\x03\x04" or f.suffix.lower() == ".zip"
+        if not zipped:
+            return pa.memory_map(str(f), "r").read_buffer()
+    except (OSError, pa.ArrowException):
+        pass  # read_bytes names the error
+    return pa.py_buffer(read_bytes(f))
+
+
+def _load_checked(f: Path) -> tuple[bytes | None, pl.DataFrame | None]:
+    """A file read on the fast path and checked: its table, or None for the precise path (a check failed, or a row
+    only Python can split), with the file's bytes when they were read."""
+    import pyarrow as pa
+
+    data = _file_buffer(f)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size and raw.max() >= 128:  # not ASCII: UTF-8 is checked on the bytes (and refused with its line)
+        _check_text(data.to_pybytes(), f)
+    end = data.size if (nl := bytes(raw[:512]).find(b"\n")) < 0 else nl
+    _check_header(data.slice(0, min(end + 1, data.size)).to_pybytes(), f)
     odd: list[str] = []
     try:
         table = _read_arrow(data, odd)
     except pa.ArrowInvalid:
-        return data, None
-    trailers = _fast_trailers(odd, data)
+        return None, None
+    trailers = _fast_trailers(odd, data.slice(max(0, data.size - 400)).to_pybytes())
     if trailers is None:
-        return data, None
+        return None, None
     m = NAME_RE.match(f.name)
     month = int(m.group(1)) * 100 + int(m.group(2)) if m else None
     batches, keys, total = [], [], 0
     for batch in table.to_batches():
         checked = _check_batch(batch, month)
         if checked is None:
-            return data, None
+            return None, None
         batches.append(checked[0])
         keys.append(checked[1])
         total += checked[2]
     if trailers.get("count", table.num_rows) != table.num_rows or trailers.get("total", total) != total:
-        return data, None
+        return None, None
     if keys and not _unique(*(np.concatenate([k[i] for k in keys]) for i in range(3))):
-        return data, None
+        return None, None
     out = pl.from_arrow(pa.Table.from_batches(batches, schema=_arrow_schema()), rechunk=False)
     assert isinstance(out, pl.DataFrame)
-    return data, out
+    return None, out
 
 
-def _fast_trailers(odd: list[str], data: bytes) -> dict[str, int] | None:
+def _fast_trailers(odd: list[str], tail: bytes) -> dict[str, int] | None:
     """The trailer lines among the rows pyarrow could not split, or None if there is any other such row, a trailer
     repeated, or a trailer that is not among the last lines (the precise path says which)."""
     trailers: dict[str, int] = {}
@@ -397,8 +414,8 @@ def _fast_trailers(odd: list[str], data: bytes) -> dict[str, int] | None:
             return None
         trailers[key] = int(m.group(1))
     if trailers:
-        tail = [ln for ln in data[-400:].decode("ascii", "replace").splitlines() if ln.strip()][-len(trailers):]
-        if any(not ln.startswith("Trailer ") for ln in tail):
+        last = [ln for ln in tail.decode("ascii", "replace").splitlines() if ln.strip()][-len(trailers):]
+        if any(not ln.startswith("Trailer ") for ln in last):
             return None
     return trailers
 
