@@ -321,7 +321,7 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     """Every fails file of a folder (or list) as one table (in file order, not sorted); a settlement date given by
     two files is an error.
 
-    Each file is read by pyarrow and checked in one pass of vectorised expressions (two files at a time); a file
+    Each file is read by pyarrow and its fields checked on their bytes with NumPy (two files at a time); a file
     that fails any check is read again on the precise path (``parse``), which names its line and field.
     """
     files = fail_files(where)
@@ -330,7 +330,7 @@ def read_many(where: str | Path | Sequence[str | Path]) -> pl.DataFrame:
     files = [f for f in files if not (f.suffix.lower() == ".zip" and f.stem.lower() in stems)]
     if not files:
         return pl.DataFrame(schema=SCHEMA)
-    # pyarrow and Polars release the GIL: two files at a time keep both cores busy, checks included
+    # pyarrow, NumPy and Polars release the GIL: two files at a time keep both cores busy, checks included
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, len(files))) as pool:
         loaded = list(pool.map(_load_checked, files))
     parts: list[pl.DataFrame] = []
