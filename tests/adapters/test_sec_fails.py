@@ -232,3 +232,45 @@ def test_fuzz_only_input_errors(tmp_path: Path, rows: list[str], header: str, ra
         except InputError:
             continue
         assert df.schema == sec_fails.SCHEMA
+
+
+# -- the fast path accepts exactly what the precise path accepts ---------------------------------------------------
+
+_num = st.text(alphabet=st.sampled_from(list("0123456789.-+ex ")), min_size=0, max_size=16)
+_near_row = st.builds(
+    lambda d, c, s, q, p: "|".join([d, c, s, q, "DESC", p]),
+    st.one_of(st.sampled_from(["20210125", "20210126", "20210127", "20210130", "2021012", "202101260", "0x1343CAE"]),
+              _num),
+    st.one_of(st.sampled_from(["36467W109", "00162Q452", "G0176J109", "*1234567#", "@BCDEFGH9"]),
+              st.text(alphabet=st.sampled_from(list("09AZ*@#a-. ")), min_size=8, max_size=10)),
+    st.text(alphabet=st.sampled_from(list("AZ. é")), max_size=22),
+    st.one_of(st.sampled_from(["1", "20000", "007", "999999999999999", "1000000000000000", "-0", "0x10"]), _num),
+    st.one_of(st.sampled_from([".", "1.50", "5.", ".5", "123456789012.5", "1234567890123", "1e5", "inf", "nan",
+                               "1.2.3", "..", " 1.5", "+1"]), _num),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_near_row, min_size=1, max_size=8))
+def test_fast_path_accepts_exactly_what_the_precise_path_accepts(tmp_path: Path, rows: list[str]) -> None:
+    p = write(tmp_path, rows)
+    data = p.read_bytes()
+    try:
+        precise: pl.DataFrame | None = sec_fails.parse(data, p)
+    except InputError:
+        precise = None
+    _, fast = sec_fails._load_checked(p)
+    if fast is None:  # refused, or left to the precise path: only a symbol over 20 bytes but not 20 characters
+        assert precise is None or data.decode().count("é") > 0
+    else:
+        assert precise is not None and fast.equals(precise)
+
+
+def test_rows_out_of_the_published_order_are_read_and_checked(tmp_path: Path) -> None:
+    rows = [ROWS[2], ROWS[0], GME]  # the SEC's order is by date, then CUSIP (letters before digits)
+    _, fast = sec_fails._load_checked(write(tmp_path, rows))
+    assert fast is not None and fast.height == 3
+    _, dup = sec_fails._load_checked(write(tmp_path, [GME, ROWS[0], GME.replace("2099572", "5")]))
+    assert dup is None
+    with pytest.raises(InputError, match="twice"):
+        sec_fails.read_file(tmp_path / "cnsfails202101b.txt")

@@ -152,3 +152,40 @@ def test_gme_on_the_list_through_the_squeeze(real_fails: pl.DataFrame, real_shar
     assert covering["symbol"][0] == "GME"
     assert threshold.on_list(r.spells, dt.date(2021, 1, 26))["cusip"].to_list().count("36467W109") == 1
     assert r.unknown_count > 0  # securities the snapshots do not cover are reported, not dropped
+
+
+def test_hash_collisions_fall_back_to_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Securities are sorted, and symbols joined, on hashes; when hashes collide the text is used, same result."""
+    series = {C: [ON] * 7 + [0] * 6 + [ON] * 5, "00162Q452": [ON] * 9, "12345A109": [ON] * 3 + [0] + [ON] * 6,
+              "G0176J109": [0, ON, ON, ON, ON, ON, 0, 0, ON]}
+    f = history(series)
+    by_symbol = pl.DataFrame({"key_kind": ["symbol", "symbol"], "key": ["S3646", "S0016"], "date": [None, None],
+                              "shares": [2_000_000, 2_000_000]}, schema=shares_table({}).schema)
+    want = threshold.compute(f, by_symbol)
+    assert want.spells.height >= 3 and want.unknown.height == 2
+    monkeypatch.setattr(pl.Expr, "hash", lambda self, *a, **k: self.is_null().cast(pl.UInt64()))  # all collide
+    got = threshold.compute(f, by_symbol)
+    assert got.spells.equals(want.spells)
+    assert got.unknown.equals(want.unknown)
+    chunked = threshold.Computation(by_symbol)
+    ds = sorted(f["settlement_date"].unique().to_list())
+    chunked.add(f.filter(pl.col("settlement_date") < ds[8]))
+    chunked.add(f.filter(pl.col("settlement_date") >= ds[8]))
+    assert chunked.result().spells.equals(want.spells)
+
+
+def test_halves_found_in_parallel_give_the_same_spells(monkeypatch: pytest.MonkeyPatch) -> None:
+    series = {C: [ON] * 7 + [0] * 6 + [ON] * 5, "00162Q452": [ON] * 9, "12345A109": [ON] * 3 + [0] + [ON] * 6,
+              "G0176J109": [0, ON, ON, ON, ON, ON, 0, 0, ON], "98986M103": [ON] * 18}
+    f = history(series)
+    counts = shares_table({C: 2_000_000, "98986M103": 2_000_000, "G0176J109": 2_000_000})
+    want = threshold.compute(f, counts)
+    monkeypatch.setattr(threshold, "_SPLIT", 1)  # every set of rows split in two
+    ds = sorted(f["settlement_date"].unique().to_list())
+    for cuts in ([], [6], [3, 9, 14]):
+        comp = threshold.Computation(counts)
+        for lo, hi in zip([0, *cuts], [*cuts, len(ds)], strict=True):
+            comp.add(f.filter(pl.col("settlement_date").is_between(ds[lo], ds[hi - 1])))
+        got = comp.result()
+        assert got.spells.equals(want.spells) and got.unknown.equals(want.unknown)
+    assert want.spells.height >= 3 and want.unknown.height >= 1

@@ -1,8 +1,9 @@
 """Benchmark: threshold spells from SEC fails files (``regsho bench threshold``).
 
 1. The real files (``../shared/data/sec_ftd``, 17 half-month files): loading them with the project's adapter
-   (every line validated) and computing the spells, next to pyarrow alone reading the same files, in the same run
-   (median of three each). The calendars are built before timing (once per process).
+   (every line validated) and computing the spells, next to pyarrow alone reading the same files, in the same run:
+   one untimed run of each, then five of each taken in turn (so that a change in the machine's load falls on both),
+   the median of each. The calendars are built before timing (once per process).
 2. A synthetic history of ``years`` years in the SEC format, one file per half month (about 25 million rows for
    20 years at 5,000 failing securities a day), generated before timing: rows/s of the chunked computation (file by
    file, open clusters carried) next to pyarrow reading the files alone, and its peak memory, measured in a fresh
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -33,13 +35,19 @@ SHARED_LISTINGS = SHARED_FTD.parent / "listings"
 START_YEAR = 2005
 
 
-def _median(fn: Callable[[], object], n: int = 3) -> float:
-    times = []
+def _timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _medians(fns: Sequence[Callable[[], object]], n: int = 5) -> list[float]:
+    """The median time of each function over ``n`` rounds, the functions taken in turn in each round."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for t, fn in zip(times, fns, strict=True):
+            t.append(_timed(fn))
+    return [statistics.median(t) for t in times]
 
 
 def pyarrow_read(files: Sequence[Path]) -> int:
@@ -61,15 +69,17 @@ def _real(files: list[Path], share_files: list[Path], console: Console) -> dict[
     default_calendars()
     sec_fails._settlement_days()
     s = shares.read_many(share_files) if share_files else shares.read_many([])
-    rows = pyarrow_read(files)
-    base = _median(lambda: pyarrow_read(files))
     spells: list[int] = []
 
     def ours() -> None:
         r = threshold.compute(sec_fails.read_many(files), s)
         spells.append(r.spells.height)
 
-    mine = _median(ours)
+    rows = pyarrow_read(files)
+    ours()
+    load0 = os.getloadavg()[0]
+    base, mine = _medians([lambda: pyarrow_read(files), ours])
+    load1 = os.getloadavg()[0]
     t = Table(title=f"SEC fails files: {len(files)} files, {rows:,} rows", title_justify="left")
     for c in ("run", "seconds", "rows/s", "x pyarrow read"):
         t.add_column(c, justify="right" if c != "run" else "left")
@@ -77,7 +87,9 @@ def _real(files: list[Path], share_files: list[Path], console: Console) -> dict[
     t.add_row(f"load + validate + spells ({spells[-1]} spells)", f"{mine:.3f}", f"{rows / mine:,.0f}",
               f"{mine / base:.2f}")
     console.print(t)
-    return {"rows": rows, "baseline_s": base, "ours_s": mine, "ratio": mine / base}
+    console.print(f"load average (1 min): {load0:.2f} before, {load1:.2f} after", highlight=False)
+    return {"rows": rows, "baseline_s": base, "ours_s": mine, "ratio": mine / base, "load_before": load0,
+            "load_after": load1}
 
 
 # -- synthetic history ---------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ Conventions (docs/marketdata.md):
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -125,13 +127,27 @@ def attach_shares(rows: pl.DataFrame, shares: pl.DataFrame | PreparedShares) -> 
     then by symbol; a count dated after the date is used when none precedes it; null when none is known."""
     prep = shares if isinstance(shares, PreparedShares) else PreparedShares.of(shares)
     out = rows
-    if any(by == "_sym" for by, _ in (*prep.single, *prep.dated)):
-        out = out.with_columns(norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
     names = []
+    if any(by == "_sym" for by, _ in (*prep.single, *prep.dated)):
+        # a symbol repeats from day to day: normalised once each, single counts looked up once each
+        syms = rows.select(pl.col("symbol").unique()).with_columns(
+            norm_symbol(pl.col("symbol").fill_null("")).alias("_sym"))
+        for i, (by, one) in enumerate(prep.single):
+            if by == "_sym":
+                syms = syms.join(one.rename({"shares": f"_tso_one_{i}"}), on="_sym", how="left")
+                names.append(f"_tso_one_{i}")
+        # joined on the symbol's hash when that tells the symbols apart (counted), else on the text
+        hashed = syms.with_columns(pl.col("symbol").hash(11).alias("_hs"))
+        if hashed["_hs"].n_unique() == hashed.height:
+            out = out.with_columns(pl.col("symbol").hash(11).alias("_hs")).join(
+                hashed.drop("symbol"), on="_hs", how="left").drop("_hs")
+        else:
+            out = out.join(syms, on="symbol", how="left", nulls_equal=True)
     for i, (by, one) in enumerate(prep.single):
         name = f"_tso_one_{i}"
-        out = out.join(one.rename({"shares": name}), on=by, how="left")
-        names.append(name)
+        if by != "_sym":
+            out = out.join(one.rename({"shares": name}), on=by, how="left")
+            names.append(name)
     for i, (by, many) in enumerate(prep.dated):
         out = out.sort("settlement_date")
         for strategy in ("backward", "forward"):
@@ -166,6 +182,35 @@ _ROWS: Final = pl.Schema({"cusip": pl.String(), "symbol": pl.String(), "idx": pl
                           "forced_start": pl.Int64()})
 
 
+#: Days are indexed below this power of two, so that a security's hash above the day's index is one sort key.
+_IDX_BITS: Final = 20
+_NONE: Final = np.iinfo(np.int64).max  # no day (a missing start)
+_SPLIT: Final = 50_000  # rows above which the clusters are found in two halves, in parallel
+
+
+def _order(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The order of ``rows`` by security, then day, and in that order where a new security begins.
+
+    One integer sort on the CUSIP's hash above the day's index; the text of the CUSIPs in that order must change
+    exactly where the hash does (else two CUSIPs share a hash and the rows are sorted on the text)."""
+    top = rows["idx"].max()
+    if top is not None and int(top) < (1 << _IDX_BITS):  # type: ignore[arg-type]
+        key = rows.select(pl.col("cusip").hash(7) // (1 << _IDX_BITS) * (1 << _IDX_BITS)
+                          + pl.col("idx").cast(pl.UInt64())).to_series()
+        order = key.arg_sort().to_numpy()
+        sec = key.to_numpy()[order] >> _IDX_BITS
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = sec[1:] != sec[:-1]
+        text = rows["cusip"].gather(order)
+        if (new[1:] == (text.slice(1) != text.slice(0, len(text) - 1)).to_numpy()).all():
+            return order, new
+    order = rows.select(pl.arg_sort_by("cusip", "idx")).to_series().to_numpy()
+    text = rows["cusip"].gather(order)
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (text.slice(1) != text.slice(0, len(text) - 1)).to_numpy()
+    return order, new
+
+
 def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Spells decided by the data so far, and the rows to carry into the next chunk.
@@ -176,34 +221,56 @@ def _clusters(rows: pl.DataFrame, p: ThresholdParams, last_idx: int, final: bool
     ``days``-th day to ``days - 1`` days after the cluster's last day (203(c)(6)(iii)). A cluster is decided once
     ``days`` days have passed after its last day; otherwise it is carried: a listed one as one row holding its
     start, an unlisted one as the rows of its last run (fewer than ``days``).
+
+    One sort; then, as the rows of a cluster are contiguous, runs, clusters and each row's place in its run come
+    from comparisons with the row before, and each cluster's figures from one segmented reduction.
     """
-    tagged, runs = _runs(rows.sort("cusip", "idx"))
-    runs = runs.join(tagged.group_by("run").agg(pl.col("forced_start").min()), on="run")
-    same = pl.col("cusip") == pl.col("cusip").shift(1)
-    gap = pl.col("run_start") - pl.col("run_end").shift(1) - 1
-    clusters = runs.sort("cusip", "run_start").with_columns(
-        ((~same).fill_null(True) | (gap >= p.days).fill_null(True)).cum_sum().alias("cluster"))
-    per = clusters.group_by("cluster", maintain_order=True).agg(
-        pl.col("cusip").first(), pl.col("symbol").drop_nulls().last(),
-        pl.min_horizontal(pl.col("forced_start").min(),
-                          (pl.col("run_start").filter(pl.col("run_len") >= p.days).min() + p.days - 1)
-                          ).alias("start_idx"),
-        pl.col("run_end").max().alias("cluster_end"), pl.col("run").last().alias("last_run"),
-        pl.col("max_fails").max())
-    decided = pl.col("cluster_end") + p.days <= last_idx
-    spells = per.filter(pl.col("start_idx").is_not_null() & (decided | final)).select(
+    n = p.days
+    order, new_sec = _order(rows)
+    idx = rows["idx"].to_numpy()[order]
+    qty = rows["quantity"].to_numpy()[order]
+    forced = rows["forced_start"].fill_null(_NONE).to_numpy()[order]
+    has_symbol = rows["symbol"].is_not_null().to_numpy()[order]
+    step = np.diff(idx, prepend=idx[:1])
+    new_run = new_sec | (step != 1)
+    new_cluster = new_sec | (step > n)
+    row = np.arange(len(idx))
+    pos = row - np.maximum.accumulate(np.where(new_run, row, 0))  # the row's place in its run, from 0
+    run = np.cumsum(new_run)
+    first = np.flatnonzero(new_cluster)
+    last = np.append(first[1:], len(idx)) - 1
+    start = np.minimum(np.minimum.reduceat(forced, first),
+                       np.minimum.reduceat(np.where(pos == n - 1, idx, _NONE), first))
+    listed = start != _NONE
+    end = idx[last]
+    max_fails = np.maximum.reduceat(qty, first)
+    sym_row = np.maximum.reduceat(np.where(has_symbol, row, -1), first)  # the last row giving a symbol
+
+    def per(which: np.ndarray) -> pl.DataFrame:
+        sym = rows["symbol"].gather(order[np.maximum(sym_row[which], 0)])
+        return pl.DataFrame({"cusip": rows["cusip"].gather(order[first[which]]),
+                             "symbol": sym.zip_with(pl.Series(sym_row[which] >= 0), pl.Series([None], dtype=sym.dtype)),
+                             "start_idx": pl.Series(start[which], dtype=pl.Int64()),
+                             "end": pl.Series(end[which], dtype=pl.Int64()),
+                             "max_fails": pl.Series(max_fails[which], dtype=pl.Int64())})
+
+    decided = end + n <= last_idx
+    spells = per(listed & (decided | final)).select(
         "cusip", "symbol", "start_idx",
-        pl.when(decided).then(pl.col("cluster_end") + p.days - 1).otherwise(None).alias("end_idx"), "max_fails")
+        pl.when(pl.col("end") + n <= last_idx).then(pl.col("end") + n - 1).otherwise(None).alias("end_idx"),
+        "max_fails")
     if final:
         return spells, pl.DataFrame(schema=_ROWS)
-    open_ = per.filter(~decided)
-    listed = open_.filter(pl.col("start_idx").is_not_null()).select(
-        "cusip", "symbol", pl.col("cluster_end").alias("idx"), pl.col("max_fails").alias("quantity"),
+    carried = per(listed & ~decided).select(
+        "cusip", "symbol", pl.col("end").alias("idx"), pl.col("max_fails").alias("quantity"),
         pl.col("start_idx").alias("forced_start"))
-    # the rows of an unlisted cluster's last run, each carrying the cluster's largest fail so far
-    pending = tagged.drop("quantity").join(open_.filter(pl.col("start_idx").is_null()).select(
-        pl.col("last_run").alias("run"), pl.col("max_fails").alias("quantity")), on="run").select(_ROWS.names())
-    return spells, pl.concat([listed, pending], how="vertical_relaxed").cast(_ROWS)
+    # the rows of an unlisted open cluster's last run, each carrying the cluster's largest fail so far
+    cluster = np.cumsum(new_cluster) - 1
+    keep = (~listed & ~decided)[cluster] & (run == run[last][cluster])
+    pending = rows[order[keep]].select("cusip", "symbol", "idx").with_columns(
+        pl.Series("quantity", max_fails[cluster[keep]], dtype=pl.Int64()),
+        pl.lit(None, pl.Int64()).alias("forced_start"))
+    return spells, pl.concat([carried, pending], how="vertical_relaxed").cast(_ROWS)
 
 
 class Computation:
@@ -239,15 +306,15 @@ class Computation:
         if self.params is not None and p != self.params:
             raise params.RegimeError(f"threshold parameters change at {days[0]}; compute the spans separately")
         self.params = p
-        index = pl.DataFrame({"settlement_date": days,
-                              "idx": pl.int_range(self.n_days, self.n_days + days.len(), eager=True,
-                                                  dtype=pl.Int64())})
+        big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
+            "settlement_date", "cusip", "symbol", "quantity").collect()
+        # a day's index: its position among the chunk's days (sorted), after the days of the chunks before
+        idx = pl.Series("idx", days.search_sorted(big["settlement_date"]), dtype=pl.Int64()) + self.n_days
         self.days.append(days)
         self.n_days += days.len()
         self.rows += fails.height
-        big = fails.lazy().filter(pl.col("quantity") >= p.min_shares).select(
-            "settlement_date", "cusip", "symbol", "quantity").collect()
-        daily = attach_shares(big, self.shares).join(index, on="settlement_date").with_columns(
+        daily = attach_shares(big.with_columns(idx), self.shares).select(
+            "settlement_date", "cusip", "symbol", "quantity", "tso", "idx",
             (pl.col("tso").is_not_null() & (pl.col("quantity") >= pl.col("tso") * p.min_fraction)).alias("qualifies"))
         if self.keep_daily:
             self.daily.append(daily)
@@ -256,7 +323,8 @@ class Computation:
 
     def _step(self, daily: pl.DataFrame | None, final: bool) -> None:
         assert self.params is not None
-        last = self.n_days - 1
+        p, last = self.params, self.n_days - 1
+        jobs: list[tuple[str, pl.DataFrame]] = []
         for which in ("q", "u"):
             carry = self.carry if which == "q" else self.carry_unknown
             parts = [carry]
@@ -265,15 +333,24 @@ class Computation:
                 parts.insert(0, daily.filter(pred).select(
                     "cusip", "symbol", "idx", "quantity", pl.lit(None, pl.Int64()).alias("forced_start")))
             rows = pl.concat(parts, how="vertical_relaxed")
-            if rows.height == 0:
+            if rows.height > _SPLIT:  # two halves by CUSIP (a security's rows all in one), one per core
+                half = rows.select(pl.col("cusip").hash(5) % 2 == 0).to_series()
+                jobs += [(which, h) for h in (rows.filter(half), rows.filter(~half)) if h.height]
+            elif rows.height:
+                jobs.append((which, rows))
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1, max(len(jobs), 1))) as pool:
+            done = list(pool.map(lambda job: _clusters(job[1], p, last, final), jobs))
+        for which in ("q", "u"):
+            got = [d for (w, _), d in zip(jobs, done, strict=True) if w == which]
+            if not got:
                 continue
-            done, carry = _clusters(rows, self.params, last, final)
+            carry = pl.concat([c for _, c in got], how="vertical_relaxed")
             if which == "q":
                 self.carry = carry
-                self.spells.append(done)
+                self.spells += [sp for sp, _ in got]
             else:
                 self.carry_unknown = carry
-                self.unknown.append(done)
+                self.unknown += [sp for sp, _ in got]
 
     def result(self) -> ThresholdResult:
         """The spells once every chunk is in (spells still open at the end of the data have no end)."""
