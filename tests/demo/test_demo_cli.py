@@ -38,6 +38,10 @@ def test_the_summary_names_what_to_look_at(demo: tuple[Path, Path, str]) -> None
     pdfs = sorted(out.glob("daily-report-demo-*.pdf"))
     assert [p.name for p in pdfs] == ["daily-report-demo-2021-01-12.pdf"]
     assert (out / "daily-report-demo-2021-01-12-decisions_by_reason.csv").is_file()
+    returns = (out / "daily-report-demo-2021-01-12-locate_returns.csv").read_text().splitlines()
+    assert len(returns) == 3 and "L-SPARE" in returns[1] and "L-RETURN" in returns[2] and "15,000" in returns[2]
+    rejected = (out / "daily-report-demo-2021-01-12-rejections.csv").read_text()
+    assert "RETURN-2" in rejected and "returned to the locate desk" in rejected
 
 
 def test_running_again_does_not_fail_nor_import_twice(demo: tuple[Path, Path, str]) -> None:
