@@ -237,6 +237,7 @@ def test_returns_in_the_html_the_pdf_and_the_csv(returns_replay: ReplayResult, t
     assert "client withdrew" in html and "2:00 p.m. EDT" in html
     doc = pdfium.PdfDocument(r.pdf())
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    doc.close()
     assert "Locates returned to the locate desk (3)" in text and "client withdrew" in text
     r.write(tmp_path)
     got = list(csv.reader(io.StringIO((tmp_path / "daily-report-desk-2024-06-05-locate_returns.csv").read_text())))
