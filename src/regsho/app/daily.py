@@ -75,10 +75,13 @@ def report_of(result: ReplayResult, day: dt.date | None = None, name: str = "",
         raise ReportError(f"--date {day.isoformat()}: book {name or result.book.name!r} has events from "
                           f"{first.isoformat()} to {last.isoformat()}")
     cal = result.engine.cal if result.engine is not None else None
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=ET)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=ET)
+    today = any(isinstance(e, ev.LocateRelease) and start <= e.at < end for e in events)
     return daily_report(result.book, events, result.decisions, result.obligations, result.pre_borrow,
                         result.notices, result.findings, day, name=name or result.book.name,
-                        generated_at=generated_at, calendars=cal, returns=locate_returns(result, end))
+                        generated_at=generated_at, calendars=cal,
+                        returns=locate_returns(result, end) if today else ())
 
 
 def report_from_store(store: Any, book: str, day: dt.date | None = None) -> DailyReport:
