@@ -60,7 +60,7 @@ def test_the_firm_its_correspondents_and_accounts(small: tuple[dict[str, Any], S
     assert len(doc["securities"]) == SMALL.securities
     kinds = {e["type"] for e in doc["events"]}
     assert {"threshold_list", "etb_list", "locate", "order", "fill", "cancel", "fail", "close_out", "certify",
-            "pre_borrow", "ssr", "mm_status", "mm_verdict", "position"} <= kinds
+            "pre_borrow", "ssr", "mm_status", "mm_verdict", "position", "locate_release"} <= kinds
 
 
 def test_the_missed_close_out_its_penalty_box_and_notices(small: tuple[dict[str, Any], Story, ReplayResult]) -> None:
@@ -113,6 +113,29 @@ def test_rule_201_trigger_and_locates(small: tuple[dict[str, Any], Story, Replay
     assert "locate desk" in sources and any(s and s.startswith("stock loan") for s in sources)
 
 
+def test_locates_returned_to_the_locate_desk(small: tuple[dict[str, Any], Story, ReplayResult]) -> None:
+    """On the last day the locate desk takes back the unused rest of a 20,000-share locate after a 5,000-share short
+    sale against it, so a later short sale against it is refused, and a locate is handed back whole before use."""
+    from regsho.app.daily import locate_returns
+
+    doc, story, r = small
+    releases = [e for e in doc["events"] if e["type"] == "locate_release"]
+    assert [(e["id"], e["at"][:10]) for e in releases] == [(story.spare_locate, story.last_day.isoformat()),
+                                                           (story.returned_locate, story.last_day.isoformat())]
+    assert all(e["by"] and e["reason"] and "qty" not in e for e in releases)  # all that is unused, said by whom
+    got = [(x.id, x.account, x.returned, x.left, x.consumed) for x in locate_returns(r)]
+    assert got == [(story.spare_locate, story.return_account, 3_000, 0, 0),
+                   (story.returned_locate, story.return_account, 15_000, 0, 5_000)]
+    refused = r.decision(story.refused_after_return)
+    assert refused is not None and refused.reasons == ("LOCATE_EXHAUSTED",)
+    assert "15000 returned to the locate desk" in dict(refused.details)["LOCATE_EXHAUSTED"]
+    assert dict(refused.facts)["locate.released"] == 15_000
+    assert r.engine is not None
+    snap = r.engine.gate.snap.locates
+    assert str(snap[story.spare_locate].status) == "returned" and str(snap[story.returned_locate].status) == \
+        "exhausted"
+
+
 def test_every_other_obligation_is_closed_out_in_time(small: tuple[dict[str, Any], Story, ReplayResult]) -> None:
     _, story, r = small
     others = [o for o in r.obligations if o.symbol != story.missed_symbol]
@@ -154,4 +177,9 @@ def test_run_into_a_store_for_other_tests(tmp_path: Path) -> None:
     r = run(db, size=SMALL, synthetic=True, write_report=False)
     assert r.report_files == () and r.imported and r.book == "demo"
     assert r.missed is not None and len(r.penalty_box) == 3 and r.failing_mm_refused
+    from regsho.app.daily import ReturnsEngine
+
+    assert isinstance(r.result.engine, ReturnsEngine)  # the returns are kept by the replay's engine as it goes
+    assert [x.returned for x in r.returns] == [3_000, 15_000]
+    assert r.refused_after_return is not None and not r.refused_after_return.accepted
     assert Store(db).books() == ["demo"]

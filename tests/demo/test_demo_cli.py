@@ -38,6 +38,10 @@ def test_the_summary_names_what_to_look_at(demo: tuple[Path, Path, str]) -> None
     pdfs = sorted(out.glob("daily-report-demo-*.pdf"))
     assert [p.name for p in pdfs] == ["daily-report-demo-2021-01-12.pdf"]
     assert (out / "daily-report-demo-2021-01-12-decisions_by_reason.csv").is_file()
+    returns = (out / "daily-report-demo-2021-01-12-locate_returns.csv").read_text().splitlines()
+    assert len(returns) == 3 and "L-SPARE" in returns[1] and "L-RETURN" in returns[2] and "15,000" in returns[2]
+    rejected = (out / "daily-report-demo-2021-01-12-rejections.csv").read_text()
+    assert "RETURN-2" in rejected and "returned to the locate desk" in rejected
 
 
 def test_running_again_does_not_fail_nor_import_twice(demo: tuple[Path, Path, str]) -> None:
@@ -63,6 +67,12 @@ def test_report_daily_over_the_stored_book(demo: tuple[Path, Path, str], tmp_pat
     assert "missed, cured late" in missed
     box = (tmp_path / "daily-report-demo-2021-01-08-penalty_box.csv").read_text()
     assert box.count("204(b)") >= 3
+    # the last day's returns to the locate desk, counted by the engine as the stored book replays
+    code, text = invoke("report", "daily", "--book", "demo", "--date", "2021-01-12", "--db", str(db), "--out",
+                        str(tmp_path))
+    assert code == 0, text
+    returns = (tmp_path / "daily-report-demo-2021-01-12-locate_returns.csv").read_text().splitlines()
+    assert [row.split(",")[1] for row in returns[1:]] == ["L-SPARE", "L-RETURN"] and '"15,000"' in returns[2]
 
 
 @pytest.mark.parametrize(("args", "message"), [

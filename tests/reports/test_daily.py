@@ -13,7 +13,7 @@ from tests.conftest import EXAMPLES
 
 from regsho.adapters.scenario import load
 from regsho.app.daily import ReportError, report_of
-from regsho.app.replay import replay
+from regsho.app.replay import ReplayResult, replay
 from regsho.reports.daily import DailyReport, clock
 
 DAY = dt.date(2025, 3, 12)
@@ -47,9 +47,10 @@ def test_exceptions_and_locates(report: DailyReport) -> None:
     ex = {r[1]: r for r in rows(report, "exceptions")}
     assert ex["PRE_BORROW"][2:7] == ("1", "300", "1", "PRE_BORROW_REQUIRED", "2")
     assert ex["BONA_FIDE_MARKET_MAKING"][2] == "0"
-    assert rows(report, "locates_by_source") == [("(source not recorded)", "3", "3,000", "1", "100", "0")]
+    assert rows(report, "locates_by_source") == [("(source not recorded)", "3", "3,000", "1", "100", "0",
+                                                        "0")]
     acct = {r[0]: r for r in rows(report, "locates_by_account")}
-    assert acct["C1"] == ("C1", "CORR2", "1", "1,000", "1", "100", "0", "0")
+    assert acct["C1"] == ("C1", "CORR2", "1", "1,000", "1", "100", "0", "0", "0")
     assert acct["A1"][4] == "0"  # O4 was covered by the pre-borrow, not by A1's locate
 
 
@@ -101,8 +102,8 @@ def test_reference_data_threshold_list_and_price_test() -> None:
     # lender A: LK1 (5,000, KELP) and LB1 (1,000, BRIK); S3 and S4 used LK1, S8 LB1, S7 reused LK1's freed shares
     assert set(src) == {"lender A", "lender B"}
     # (shares used are taken at acceptance: S3's 4,000 count though a cancel gave 2,500 back)
-    assert src["lender A"] == ("2", "6,000", "4", "8,500", "2,000")
-    assert src["lender B"] == ("1", "2,000", "0", "0", "0")
+    assert src["lender A"] == ("2", "6,000", "4", "8,500", "2,000", "0")
+    assert src["lender B"] == ("1", "2,000", "0", "0", "0", "0")
     assert [(row[1], row[6], row[7]) for row in one.table("locate_reuse").rows] == [
         ("S7", "accept", "LOCATE_REUSED"), ("S9", "reject", "LOCATE_REUSE_NOT_ALLOWED")]
 
@@ -159,3 +160,85 @@ def test_clock_words() -> None:
     t = dt.datetime(2025, 3, 12, 14, 5, 7, tzinfo=dt.UTC)
     assert clock(t) == "10:05:07 a.m. EDT"
     assert clock(None) == ""
+
+
+RETURNS = """
+version: 1
+name: the locate desk takes shares back
+firm: {id: FIRM}
+securities: {XYZ: {}, ABC: {}}
+accounts:
+  A1: {bd: FIRM, type: customer}
+  A2: {bd: FIRM, type: proprietary}
+events:
+  - {at: "2024-06-04T08:00", type: locate, id: L0, account: A1, symbol: XYZ, qty: 500, source: lender A}
+  - {at: "2024-06-04T09:00", type: locate_release, id: L0, reason: not needed, by: desk}
+  - {at: "2024-06-05T08:00", type: locate, id: L1, account: A1, symbol: XYZ, qty: 1000, source: lender A}
+  - {at: "2024-06-05T08:01", type: locate, id: L2, account: A2, symbol: ABC, qty: 2000, source: lender B}
+  - {at: "2024-06-05T09:31", type: order, id: O1, account: A1, symbol: XYZ, side: sell_short, qty: 400, locate: L1}
+  - {at: "2024-06-05T09:32", type: fill, order: O1, qty: 400}
+  - {at: "2024-06-05T10:00", type: locate_release, id: L1, qty: 300, reason: partly unused, by: desk}
+  - {at: "2024-06-05T14:00", type: locate_release, id: L1, reason: the rest, by: desk}
+  - {at: "2024-06-05T14:30", type: order, id: O2, account: A1, symbol: XYZ, side: sell_short, qty: 100, locate: L1}
+  - {at: "2024-06-05T15:00", type: locate_release, id: L2, reason: client withdrew, by: J. Doe}
+"""
+
+
+@pytest.fixture(scope="module")
+def returns_replay(tmp_path_factory: pytest.TempPathFactory) -> ReplayResult:
+    path = tmp_path_factory.mktemp("returns") / "returns.yaml"
+    path.write_text(RETURNS, encoding="utf-8")
+    return replay(load(path))
+
+
+def test_locates_returned_to_the_desk(returns_replay: ReplayResult) -> None:
+    r = report_of(returns_replay, dt.date(2024, 6, 5), "desk")
+    # L1: 300 of its 600 unused returned at 10:00, the other 300 ("all unused") at 14:00; L2 returned whole
+    assert r.table("locate_returns").rows == (
+        ("10:00 a.m. EDT", "L1", "A1", "FIRM", "XYZ", "lender A", "300", "300", "400", "desk", "partly unused"),
+        ("2:00 p.m. EDT", "L1", "A1", "FIRM", "XYZ", "lender A", "300", "0", "400", "desk", "the rest"),
+        ("3:00 p.m. EDT", "L2", "A2", "FIRM", "ABC", "lender B", "2,000", "0", "0", "J. Doe", "client withdrew"))
+    assert r.table("locate_returns").columns[6:9] == ("shares returned", "left to cover", "held by short sales")
+    assert rows(r, "locates_by_source") == [("lender A", "1", "1,000", "1", "400", "0", "600"),
+                                            ("lender B", "1", "2,000", "0", "0", "0", "2,000")]
+    acct = {row[0]: row for row in rows(r, "locates_by_account")}
+    assert acct["A1"][7:] == ("1", "600") and acct["A2"][7:] == ("0", "2,000")  # O2 refused; shares returned
+    assert dict(rows(r, "summary"))["Locates returned to the locate desk (shares)"] == "2 (2,600)"
+    o2 = next(row for row in rows(r, "rejections") if row[1] == "O2")
+    assert o2[8] == "LOCATE_EXHAUSTED" and "600 returned to the locate desk" in o2[9]
+    # the day before: L0 returned whole, before any use; the next day's locates are not in it
+    before = report_of(returns_replay, dt.date(2024, 6, 4), "desk")
+    assert [(row[1], row[6], row[7], row[8]) for row in before.table("locate_returns").rows] == [
+        ("L0", "500", "0", "0")]
+    assert rows(before, "locates_by_source") == [("lender A", "1", "500", "0", "0", "0", "500")]
+
+
+def test_returns_are_the_engines_whichever_replay_they_come_from(returns_replay: ReplayResult) -> None:
+    from regsho.app.daily import ReturnsEngine, replay_for_report
+    from regsho.reports.daily import daily_report
+
+    kept = replay_for_report(returns_replay.scenario)
+    assert isinstance(kept.engine, ReturnsEngine) and len(kept.engine.returns) == 4
+    day = dt.date(2024, 6, 5)
+    assert report_of(kept, day, "d").table("locate_returns") == report_of(returns_replay, day, "d").table(
+        "locate_returns")
+    res = returns_replay
+    with pytest.raises(ValueError, match=r"return of locate L1 at 10:00 a\.m\. EDT .* has no account"):
+        daily_report(res.book, [se.event for se in res.scenario.events], res.decisions, res.obligations,
+                     res.pre_borrow, res.notices, res.findings, day)
+
+
+def test_returns_in_the_html_the_pdf_and_the_csv(returns_replay: ReplayResult, tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    r = report_of(returns_replay, dt.date(2024, 6, 5), "desk")
+    html = r.html()
+    assert 'id="locate_returns"' in html and "Locates returned to the locate desk (3)" in html
+    assert "client withdrew" in html and "2:00 p.m. EDT" in html
+    doc = pdfium.PdfDocument(r.pdf())
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    doc.close()
+    assert "Locates returned to the locate desk (3)" in text and "client withdrew" in text
+    r.write(tmp_path)
+    got = list(csv.reader(io.StringIO((tmp_path / "daily-report-desk-2024-06-05-locate_returns.csv").read_text())))
+    assert got[0][:2] == ["time", "locate"] and [row[1] for row in got[1:]] == ["L1", "L1", "L2"]

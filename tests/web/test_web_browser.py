@@ -194,7 +194,7 @@ def test_a_trader_cannot_open_the_compliance_pages(server: str, context: Any) ->
 
 def test_the_demo_firm_in_the_browser(server: str, context: Any, demo_story: Any) -> None:
     """The demo's missed close-out and what releases it, its FAQ 4.4 reuse with its citation, its failing market
-    maker."""
+    maker, its locates returned to the locate desk."""
     w = Watched(context)
     w.login(server, "compliance")
     w.open(f"{server}/dashboard/penalty-box?book={DEMO_BOOK}")
@@ -210,5 +210,11 @@ def test_the_demo_firm_in_the_browser(server: str, context: Any, demo_story: Any
     w.open(f"{server}/dashboard/market-making?book={DEMO_BOOK}")
     tally = w.page.locator("main table").first.inner_text()
     assert demo_story.failing_mm in tally
+    # the locate desk's returns: a locate handed back whole, and the rest of a large one taken back
+    w.open(f"{server}/dashboard/locates?book={DEMO_BOOK}")
+    spare = w.page.locator(f"tr:has(td:text-is('{demo_story.spare_locate}'))").first.inner_text()
+    assert "returned" in spare
+    returns = w.page.locator("#returned + .scroll").inner_text()
+    assert demo_story.returned_locate in returns and "15,000" in returns and "R. Okafor" in returns
     assert w.errors == []
     w.page.close()

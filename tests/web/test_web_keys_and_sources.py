@@ -3,6 +3,7 @@ holds its books: no store history)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,10 @@ def test_every_page_works_over_books_held_in_memory() -> None:
     assert "THRX" in c.get("/dashboard/threshold?book=desk_fortnight").text
     # a 204(c) notice received, from the gate's own record of the period
     assert "MMFIRM" in c.get("/dashboard/penalty-box?book=03_market_maker_and_penalty_box").text
+    # a locate's returns to the locate desk as the engine counts them
+    lo = " ".join(re.sub(r"<[^>]+>", " ", c.get("/dashboard/locates?book=desk_fortnight").text).split())
+    assert "why in all LX1 HF1 QRTZ lender A 100 This book did not come from the store" in lo
+    assert "each locate's returns are shown as the engine counts them, in all" in lo
     assert (HERE / "desk_fortnight.yaml").exists()
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html import unescape
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import DESK_BOOK, KEYS, PENALTY_BOOK
+from tests.web.conftest import DEMO_BOOK, DESK_BOOK, KEYS, PENALTY_BOOK
 
 from regsho.web import PAGES
 
@@ -206,10 +207,36 @@ def test_locates_by_source_and_account_with_reuse_marked(as_role: Client) -> Non
     t = text(c.get(url("locates", "01_locate_desk_day")).text)
     assert "lender A" in t and "lender B" in t and "HF1" in t and "HF2" in t
     assert re.search(r"LK1 HF1 KELP lender A 5,000 .* exhausted", t)
-    assert re.search(r"LK2 HF1 KELP lender B 2,000 0 0 0 2,000 .* expired", t)
+    assert re.search(r"LK2 HF1 KELP lender B 2,000 0 0 0 0 2,000 .* expired", t)
     assert "FAQ 4.4" in t and "LOCATE_REUSED" in t and "LOCATE_REUSE_NOT_ALLOWED" in t
+    assert "No locate was returned to the locate desk." in t
     d = text(c.get(url("locates", DESK_BOOK)).text)
-    assert re.search(r"LX1 HF1 QRTZ lender A 1,000 1,300 300 FAQ 4.4", d)
+    # LX1: 900 held by S2 (300 of them reused), the 100 left returned to the locate desk at 15:00
+    assert re.search(r"LX1 HF1 QRTZ lender A 1,000 1,300 300 FAQ 4.4 900 100 0 .* exhausted \(rest returned\)", d)
+    assert re.search(r"Returned to the locate desk record .* why \d+ 2025-03-13 15:00 ET LX1 HF1 QRTZ lender A 100 "
+                     r"Locate Desk the desk's need is met", d)
+    assert re.search(r"lender A 1 1,000 900 300 100 0", d)  # by source: granted, consumed, reused, returned, left
+
+
+def test_the_demo_desks_returns_on_the_locates_and_decision_pages(as_role: Client, demo_story: Any) -> None:
+    """The demo's last day: a locate handed back whole, the unused rest of a large one taken back, and the short
+    sale refused after it, with the return among the events that led to its decision."""
+    st = demo_story
+    t = text(as_role("compliance").get(url("locates", DEMO_BOOK)).text)
+    assert re.search(rf"{st.spare_locate} {st.return_account} \w+ stock loan: BNY agency lending 3,000 0 0 0 3,000 0 "
+                     r".* returned", t)
+    assert re.search(rf"{st.returned_locate} {st.return_account} \w+ locate desk 20,000 5,000 0 5,000 15,000 0 .* "
+                     r"exhausted \(rest returned\)", t)
+    assert re.search(rf"ET {st.returned_locate} {st.return_account} \w+ locate desk 15,000 locate desk: R. Okafor "
+                     r"unused rest of a 20,000-share locate", t)  # "all that is unused", counted by the engine
+    assert st.refused_after_return in t  # among the short sales refused for want of a good locate
+    d = text(as_role("compliance").get(f"/dashboard/decisions/{DEMO_BOOK}/{st.refused_after_return}").text)
+    assert "LOCATE_EXHAUSTED" in d and "15000 returned to the locate desk" in d
+    led_to = d.split("Events that led to it")[1]
+    assert re.search(rf"14:00 ET locate release by: locate desk: R. Okafor; id: {st.returned_locate}; reason: unused "
+                     "rest", led_to)
+    used = text(as_role("compliance").get(f"/dashboard/decisions/{DEMO_BOOK}/RETURN-1").text)
+    assert re.search(rf"Afterwards .* locate release by: locate desk: R. Okafor; id: {st.returned_locate}", used)
 
 
 def test_market_making_sales_with_the_verdict_of_their_window(as_role: Client) -> None:

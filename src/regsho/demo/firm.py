@@ -12,6 +12,8 @@ market makers' surveillance verdicts. Woven into the month:
   not the box, and the purchase whose settlement ends it;
 - a Rule 201 trigger, with short sales at the bid refused and short-exempt orders under 201(c);
 - locates used, exhausted, expired and reused after a buy-to-cover (SEC Reg SHO FAQ 4.4), and a barred reuse;
+- locates returned to the locate desk: the unused rest of a large locate taken back in the afternoon, so that a
+  later short sale against it is refused, and a locate handed back whole before any use;
 - a market maker whose quoting fails the surveillance review, so that its short sales relying on the exception
   of 203(b)(2)(iii) are refused, next to one whose quoting passes;
 - a threshold security whose CNS fail position persists: the 13-day clock of 203(b)(3).
@@ -88,6 +90,13 @@ class Story:
     barred_reuse_order: str
     first_day: dt.date
     last_day: dt.date
+    #: the last day's locate whose unused rest the locate desk takes back, and the short sale refused after it
+    returned_locate: str = "L-RETURN"
+    refused_after_return: str = "RETURN-2"
+    #: the last day's locate handed back whole before any use
+    spare_locate: str = "L-SPARE"
+    #: the account of both (a proprietary account of MRDN the random flow leaves alone)
+    return_account: str = "PROP-MR"
 
 
 def trading_days(cal: Calendars, n: int, first: dt.date = FIRST_DAY) -> tuple[dt.date, ...]:
@@ -532,6 +541,23 @@ def _story_day(g: _Gen, i: int, d: dt.date, prices: dict[str, float]) -> None:
         order("SSR-5", at(d, 9, 46), cust[FIRM.id], s, ev.Side.SELL_SHORT_EXEMPT, 800, px=bid, nbb=bid,
               exempt="201(c)")
         order("SSR-6", at(d, 10, 30), cust[FIRM.id], s, ev.Side.SELL_SHORT, 800, px=bid + TICK * 2, nbb=bid)
+    if i == n - 1 and len(general) >= 2:
+        # the locate desk takes back what it located and is not used: the unused rest of a large locate in the
+        # afternoon (the later short sale against it is refused, LOCATE_EXHAUSTED), and a locate handed back whole
+        acct, big, spare = st.return_account, general[-1], general[-2]
+        g.push(ev.LocateGrant(at(d, 8, 15), st.returned_locate, acct, big, 20_000, g.cal.end_of_day(d), True,
+                              "locate desk"))
+        g.push(ev.LocateGrant(at(d, 8, 20), st.spare_locate, acct, spare, 3_000, g.cal.end_of_day(d), True,
+                              "stock loan: BNY agency lending"))
+        order("RETURN-1", at(d, 10, 5), acct, big, ev.Side.SELL_SHORT, 5_000, locate=st.returned_locate,
+              hook=fill_now)
+        g.push(ev.LocateRelease(at(d, 11, 10), st.spare_locate, None, "the desk's short sale was called off",
+                                "stock loan desk: P. Marsh"))
+        g.push(ev.LocateRelease(at(d, 14, 0), st.returned_locate, None,
+                                "unused rest of a 20,000-share locate taken back for another client",
+                                "locate desk: R. Okafor"))
+        order(st.refused_after_return, at(d, 14, 30), acct, big, ev.Side.SELL_SHORT, 2_000,
+              locate=st.returned_locate)
     if i == n - 1:
         # the failing market maker's short sales late in the day: its surveillance windows are not bona fide
         for k, sym in enumerate(st.mm_symbols):

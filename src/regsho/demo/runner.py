@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regsho.app.daily import report_of
-from regsho.app.replay import ReplayResult, replay
+from regsho.app.daily import ReturnsEngine, locate_returns, report_of
+from regsho.app.replay import ReplayResult, book_of, replay
 from regsho.calendars import default_calendars
 from regsho.core.records import Decision, Notice, Obligation, PreBorrowPeriod
 from regsho.demo import market as mkt
 from regsho.demo.firm import FULL, MAKERS, Size, Story, build_with_story, trading_days
 from regsho.law import reasons as rc
+from regsho.reports.daily import LocateReturn
 
 #: the project root when run from a checkout (``src/regsho/demo/run.py``): the shared data sits next to it
 ROOT = Path(__file__).resolve().parents[3]
@@ -89,6 +90,15 @@ class DemoRun:
     def ssr_refused(self) -> list[Decision]:
         return [d for d in self.decisions if d.symbol == self.story.ssr_symbol
                 and rc.PRICE_TEST_RESTRICTED in d.reasons]
+
+    @property
+    def returns(self) -> list[LocateReturn]:
+        """The locates returned to the locate desk, as the engine applied each return."""
+        return locate_returns(self.result)
+
+    @property
+    def refused_after_return(self) -> Decision | None:
+        return self.result.decision(self.story.refused_after_return)
 
     @property
     def clock_obligation(self) -> Obligation | None:
@@ -175,7 +185,7 @@ def run(db: str | None = None, *, seed: int = 7, size: Size = FULL, book: str = 
         step("replay", 0, n)
         sc = store.load_book(name)
         n = len(sc.events)
-        result = replay(sc, progress=lambda i: step("replay", i, n))
+        result = replay(sc, progress=lambda i: step("replay", i, n), engine=ReturnsEngine(book_of(sc)))
         files: list[Path] = []
         if write_report:
             step("report", 0, 1)

@@ -2,10 +2,10 @@
 
 From the book, its events and the engine's records: decisions by outcome and reason (every rejection with its
 reasons and citations), the exceptions relied on (bona fide market making with its surveillance verdicts, short
-exempt, easy-to-borrow, pre-borrow), locates (by source and account, reuse under SEC Reg SHO FAQ 4.4), close-out
-obligations and how each stood at the end of the day, pre-borrow periods (the penalty box), notices, findings, and
-the day's threshold securities and Rule 201 restrictions. Rendered as HTML (Jinja2), PDF (fpdf2) and one CSV file
-per table.
+exempt, easy-to-borrow, pre-borrow), locates (by source and account, reuse under SEC Reg SHO FAQ 4.4, shares
+returned to the locate desk), close-out obligations and how each stood at the end of the day, pre-borrow periods
+(the penalty box), notices, findings, and the day's threshold securities and Rule 201 restrictions. Rendered as
+HTML (Jinja2), PDF (fpdf2) and one CSV file per table.
 
 The day runs from 00:00 to the end of the day (00:00 ET of the next day, docs/scenarios.md convention 16).
 Decisions and findings belong to the day they were made in; a notice or a period that ends at the end of the day
@@ -70,6 +70,24 @@ class Section:
     title: str
     text: str
     tables: tuple[ReportTable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LocateReturn:
+    """A ``locate_release`` event as the engine applied it: the locate desk took back ``returned`` shares of locate
+    ``id`` (the event may say "all that is unused", which only the engine's ledger of the locate can count);
+    ``left`` is what the locate could still cover afterwards and ``consumed`` what short sales held of it then."""
+
+    at: dt.datetime
+    id: str
+    account: str
+    symbol: str
+    source: str
+    returned: int
+    left: int
+    consumed: int
+    by: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +185,8 @@ class _Day:
     cal: Calendars
     events: Sequence[ev.Event]
     decisions: list[Decision] = field(default_factory=list)
+    #: the day's returns of locates to the locate desk, in time order
+    returns: list[LocateReturn] = field(default_factory=list)
 
     def bd(self, account: str) -> str:
         a = self.book.accounts.get(account)
@@ -183,14 +203,24 @@ def daily_report(
     book: Book, events: Sequence[ev.Event], decisions: Sequence[Decision], obligations: Sequence[Obligation],
     periods: Sequence[PreBorrowPeriod], notices: Sequence[Notice], findings: Sequence[Finding], day: dt.date, *,
     name: str = "", generated_at: dt.datetime | None = None, calendars: Calendars | None = None,
+    returns: Sequence[LocateReturn] = (),
 ) -> DailyReport:
     """The report for ``day`` from a book's events and the records the engine made of them (the latest version of
-    each obligation and period)."""
+    each obligation and period). ``returns``: the engine's account of each ``locate_release`` event (at least those
+    of the day; ``regsho.app.daily`` gives them); a release of the day without one is a ``ValueError``."""
     cal = calendars or default_calendars()
     start = dt.datetime.combine(day, dt.time(0), tzinfo=ET)
     end = cal.end_of_day(day)
     x = _Day(book, day, start, end, cal, events)
     x.decisions = sorted((d for d in decisions if x.during(d.at)), key=lambda d: (d.at, d.order))
+    x.returns = sorted((r for r in returns if x.during(r.at)), key=lambda r: (r.at, r.id))
+    given = Counter((r.at, r.id) for r in x.returns)
+    for e in events:
+        if isinstance(e, ev.LocateRelease) and x.during(e.at):
+            if given[(e.at, e.id)] <= 0:
+                raise ValueError(f"the return of locate {e.id} at {words(e.at)} to the locate desk has no account "
+                                 "of the shares it returned (the engine's; see regsho.app.daily)")
+            given[(e.at, e.id)] -= 1
     obs = [o for o in obligations if o.created_at < end and (o.closed_at is None or o.closed_at >= start)]
     pers = [p for p in periods if p.start < end and (p.until is None or p.until > start)]
     nts = [n for n in notices if x.ending(n.at)]
@@ -233,6 +263,8 @@ def _summary(x: _Day, obs: list[Obligation], pers: list[PreBorrowPeriod], nts: l
         ("Short sales decided (accepted / rejected)",
          f"{_n(sum(d.accepted for d in shorts))} / {_n(sum(not d.accepted for d in shorts))}"),
         ("Locates granted (shares)", f"{_n(len(grants))} ({_n(sum(g.qty for g in grants))})"),
+        ("Locates returned to the locate desk (shares)",
+         f"{_n(len({r.id for r in x.returns}))} ({_n(sum(r.returned for r in x.returns))})"),
         ("Close-out obligations alive during the day", _n(len(obs))),
         ("  closed in time", _n(sum(s == "closed in time" for s, _ in ended))),
         ("  missed", _n(sum(s.startswith("missed") for s, _ in ended))),
@@ -356,6 +388,7 @@ def _locates(x: _Day) -> Section:
     used: Counter[str] = Counter()
     reused: Counter[str] = Counter()
     orders: Counter[str] = Counter()
+    returned: Counter[str] = Counter()
     for d in x.decisions:
         if not d.accepted:
             continue
@@ -366,24 +399,26 @@ def _locates(x: _Day) -> Section:
             elif part.kind == "reuse":
                 reused[part.id] += part.qty
                 orders[part.id] += 1
+    for r in x.returns:
+        returned[r.id] += r.returned
 
     def src(g: ev.LocateGrant) -> str:
         return g.source or "(source not recorded)"
 
     by_src: dict[str, list[ev.LocateGrant]] = defaultdict(list)
-    involved = {g.id for g in today} | set(used) | set(reused)
+    involved = {g.id for g in today} | set(used) | set(reused) | set(returned)
     for lid in sorted(involved):
         g = grants.get(lid)
         if g is not None:
             by_src[src(g)].append(g)
     src_rows = tuple((s, _n(sum(x.during(g.at) for g in gs)), _n(sum(g.qty for g in gs if x.during(g.at))),
                       _n(sum(orders[g.id] for g in gs)), _n(sum(used[g.id] for g in gs)),
-                      _n(sum(reused[g.id] for g in gs)))
+                      _n(sum(reused[g.id] for g in gs)), _n(sum(returned[g.id] for g in gs)))
                      for s, gs in sorted(by_src.items()))
     by_source = ReportTable("locates_by_source", "Locates by source",
                             ("source", "granted today", "shares granted", "orders covered", "shares used",
-                             "shares reused (FAQ 4.4)"), src_rows, cites=(c.R203_B1, c.FAQ_4_4),
-                            widths=(4, 1.3, 1.5, 1.5, 1.5, 2))
+                             "shares reused (FAQ 4.4)", "shares returned to the locate desk"), src_rows,
+                            cites=(c.R203_B1, c.FAQ_4_4), widths=(4, 1.3, 1.5, 1.5, 1.5, 2, 2))
     locate_refusals = (rc.NO_LOCATE, rc.LOCATE_EXPIRED, rc.LOCATE_EXHAUSTED, rc.LOCATE_REUSE_NOT_ALLOWED)
     refused: Counter[str] = Counter(d.account for d in x.decisions
                                     if not d.accepted and any(r in locate_refusals for r in d.reasons))
@@ -394,12 +429,14 @@ def _locates(x: _Day) -> Section:
             by_acct[g.account].append(g)
     acct_rows = tuple((a, x.bd(a), _n(sum(x.during(g.at) for g in gs)), _n(sum(g.qty for g in gs if x.during(g.at))),
                        _n(sum(orders[g.id] for g in gs)), _n(sum(used[g.id] for g in gs)),
-                       _n(sum(reused[g.id] for g in gs)), _n(refused.get(a, 0)))
+                       _n(sum(reused[g.id] for g in gs)), _n(refused.get(a, 0)),
+                       _n(sum(returned[g.id] for g in gs)))
                       for a, gs in sorted(by_acct.items()))
     by_account = ReportTable("locates_by_account", "Locates by account",
                              ("account", "broker-dealer", "granted today", "shares granted", "orders covered",
-                              "shares used", "shares reused", "short sales refused for want of a locate"), acct_rows,
-                             cites=(c.R203_B1,), widths=(1, 1.2, 1.2, 1.4, 1.4, 1.3, 1.3, 2.5))
+                              "shares used", "shares reused", "short sales refused for want of a locate",
+                              "shares returned to the locate desk"), acct_rows,
+                             cites=(c.R203_B1,), widths=(1, 1.2, 1.2, 1.4, 1.4, 1.3, 1.3, 2.5, 1.8))
     reuse_rows = tuple((clock(d.at), d.order, d.account, d.symbol, _n(d.qty), d.locate or "", d.action,
                         ", ".join(d.reasons))
                        for d in x.decisions if rc.LOCATE_REUSED in d.reasons
@@ -409,9 +446,22 @@ def _locates(x: _Day) -> Section:
                         cites=(c.FAQ_4_4,),
                         note="Reuse is allowed only for a day locate and never in a hard-to-borrow or threshold "
                              "security.")
-    return Section("Locates", "Locates granted during the day and those used by the day's short sales, by source "
-                   "and by account; shares used are taken at acceptance (a cancel gives back the unfilled rest).",
-                   (by_source, by_account, reuse))
+    ret_rows = tuple((clock(r.at), r.id, r.account, x.bd(r.account), r.symbol, r.source or "(source not recorded)",
+                      _n(r.returned), _n(r.left), _n(r.consumed), r.by or "(not recorded)",
+                      r.reason or "(not recorded)")
+                     for r in x.returns)
+    returns = ReportTable("locate_returns", "Locates returned to the locate desk",
+                          ("time", "locate", "account", "broker-dealer", "symbol", "source", "shares returned",
+                           "left to cover", "held by short sales", "by", "why"), ret_rows,
+                          cites=(c.R203_B1,),
+                          note="Returned shares cover no short sale again; what short sales held of the locate stays "
+                               "theirs. A later short sale the locate no longer covers is refused (LOCATE_EXHAUSTED, "
+                               "or NO_LOCATE when it named none).",
+                          widths=(1.2, 1.2, 0.9, 1, 0.8, 1.6, 1, 0.9, 1, 1.6, 3.6))
+    return Section("Locates", "Locates granted during the day, those used by the day's short sales and those the "
+                   "locate desk took back, by source and by account; shares used are taken at acceptance (a cancel "
+                   "gives back the unfilled rest); then every reuse and every return of the day.",
+                   (by_source, by_account, reuse, returns))
 
 
 def _ob_state(x: _Day, o: Obligation) -> tuple[str, str]:

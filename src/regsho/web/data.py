@@ -466,6 +466,7 @@ class LocateRow:
     reused: int  # of which quantity freed by a buy-to-cover (FAQ 4.4)
     consumed: int  # attributed to short sales now
     left: int
+    released: int  # returned to the locate desk (locate_release): it covers nothing again
     granted_at: dt.datetime
     good_until: dt.datetime
     day: bool
@@ -484,6 +485,24 @@ class Usage:
     reused: int
     consumed: int
     left: int
+    released: int
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """A locate returned to the locate desk: a stored ``locate_release`` event (``seq``, ``at``; ``qty`` None when
+    it returned all that was unused and the engine's count cannot tell how many that was), or, for a book without
+    stored events, the engine's count of what the locate returned in all (no ``seq`` nor ``at``)."""
+
+    id: str
+    account: str
+    symbol: str
+    source: str
+    qty: int | None
+    by: str
+    reason: str
+    at: dt.datetime | None = None
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +512,7 @@ class Locates:
     by_account: tuple[Usage, ...]
     reuse: tuple[Decision, ...]  # FAQ 4.4: reused, or reuse refused
     refused: tuple[Decision, ...]  # rejected for want of a good locate
+    returned: tuple[Returned, ...]  # returns to the locate desk, as recorded
 
 
 _REUSE = (rc.LOCATE_REUSED, rc.LOCATE_REUSE_NOT_ALLOWED)
@@ -517,7 +537,7 @@ def locates(view: BookView, m: Moment) -> Locates:
             acct = view.book.accounts.get(st.account)
             left = st.fresh + st.freed
             rows.append(LocateRow(st.id, st.account, acct.bd if acct else "", st.symbol, st.source or "(none given)",
-                                  st.qty, taken[st.id], reused[st.id], st.consumed, left, st.granted_at,
+                                  st.qty, taken[st.id], reused[st.id], st.consumed, left, st.released, st.granted_at,
                                   st.good_until, st.day, str(st.status), st.good_until <= m.at and left > 0,
                                   left == 0, tuple(orders[st.id])))
 
@@ -526,13 +546,49 @@ def locates(view: BookView, m: Moment) -> Locates:
         for r in rows:
             groups[getattr(r, key)].append(r)
         return tuple(Usage(k, len(g), sum(r.qty for r in g), sum(r.taken for r in g), sum(r.reused for r in g),
-                           sum(r.consumed for r in g), sum(r.left for r in g if not r.expired))
+                           sum(r.consumed for r in g), sum(r.left for r in g if not r.expired),
+                           sum(r.released for r in g))
                      for k, g in sorted(groups.items()))
 
     decs = view.ledger.decisions
     return Locates(tuple(sorted(rows, key=lambda r: r.granted_at)), usage("source"), usage("account"),
                    tuple(d for d in decs if any(r in d.reasons for r in _REUSE)),
-                   tuple(d for d in decs if not d.accepted and any(r in d.reasons for r in _NO_LOCATE)))
+                   tuple(d for d in decs if not d.accepted and any(r in d.reasons for r in _NO_LOCATE)),
+                   returned(view, m))
+
+
+def returned(view: BookView, m: Moment) -> tuple[Returned, ...]:
+    """The returns of locates to the locate desk up to the moment shown: the stored ``locate_release`` events, each
+    with its locate's account, symbol and source. A release of "all that is unused" is counted from the engine's
+    total for the locate when it is the locate's only such release; a book without stored events shows the
+    engine's total per locate."""
+    locs = view.engine.gate.snap.locates if view.engine is not None else {}
+    evs = [e for e in events_in_force(view.history) if e.type == "locate_release"]
+    if not evs:
+        return tuple(Returned(st.id, st.account, st.symbol, st.source or "(none given)", st.released, "", "")
+                     for st in sorted(locs.values(), key=lambda st: st.granted_at) if st.released)
+    given: Counter[str] = Counter()
+    unsized: Counter[str] = Counter()
+    for e in evs:
+        q = e.body.get("qty")
+        lid = str(e.body.get("id", ""))
+        if isinstance(q, int):
+            given[lid] += q
+        else:
+            unsized[lid] += 1
+    out = []
+    for e in evs:
+        if e.at > m.at:
+            continue
+        lid = str(e.body.get("id", ""))
+        st = locs.get(lid)
+        q = e.body.get("qty")
+        qty = q if isinstance(q, int) else (st.released - given[lid] if st is not None and unsized[lid] == 1
+                                            else None)
+        out.append(Returned(lid, st.account if st else "", st.symbol if st else "",
+                            (st.source or "(none given)") if st else "", qty, str(e.body.get("by") or ""),
+                            str(e.body.get("reason") or ""), e.at, e.seq))
+    return tuple(out)
 
 
 # -- the market-making exception and surveillance -----------------------------------------------------------------
@@ -750,8 +806,18 @@ def explain(view: BookView, order_id: str) -> Explained | None:
     evs = events_in_force(view.history)
     related, later = [], []
     last_list: dict[str, StoredEvent] = {}
+    # the locates the order named or took from, and the account's locates in the symbol as they are granted: a return
+    # of one of them to the locate desk before the order is among what led to it, of one it used among what followed
+    used = {c.id for c in d.consume if c.kind in ("locate", "reuse")} | ({d.locate} if d.locate else set())
+    mine_locates = set(used)
     for e in evs:
         b = e.body
+        if e.type == "locate_release":
+            if e.at <= d.at and b.get("id") in mine_locates:
+                related.append(e)
+            elif e.at > d.at and b.get("id") in used:
+                later.append(e)
+            continue
         if e.type in _LIST_TYPES:
             if e.at <= d.at and d.symbol in b.get("symbols", ()):
                 last_list[e.type] = e
@@ -764,6 +830,8 @@ def explain(view: BookView, order_id: str) -> Explained | None:
                                                      or e.type in ("ssr", "fail", "close_out", "cns", "certify"))))
         if not mine:
             continue
+        if e.type == "locate" and b.get("symbol") == d.symbol and b.get("account") == d.account:
+            mine_locates.add(str(b.get("id")))
         if e.at <= d.at and not (e.type in ("fill", "cancel") and b.get("order") == d.order):
             related.append(e)
         elif b.get("order") == d.order:

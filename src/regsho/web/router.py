@@ -247,7 +247,8 @@ def create_router(source: BookSource, authenticate: Callable[[Request], Principa
             chart = charts.bars([u.key for u in lo.by_source],
                                 [("granted", [u.qty for u in lo.by_source], charts.BLUE),
                                  ("consumed by short sales", [u.consumed for u in lo.by_source], charts.AMBER),
-                                 ("reused (FAQ 4.4)", [u.reused for u in lo.by_source], charts.GREEN)],
+                                 ("reused (FAQ 4.4)", [u.reused for u in lo.by_source], charts.GREEN),
+                                 ("returned to the locate desk", [u.released for u in lo.by_source], charts.GREY)],
                                 "Locates by source", "shares") if lo.by_source else ""
             return {"lo": lo, "chart": Markup(chart)}
         return page(request, "locates", "locates.html.j2", build)
