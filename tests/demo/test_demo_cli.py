@@ -33,6 +33,8 @@ def test_the_summary_names_what_to_look_at(demo: tuple[Path, Path, str]) -> None
     assert "Penalty box (17 CFR 242.204(b))" in flat and "for HBCL, NWST, MRDN" in flat
     assert "Failing market maker MM2 of MRDN" in flat and "MM_BAND_EDGE" in flat
     assert "Rule 201 trigger" in flat and "Locate reuse" in flat
+    assert "Locates returned to the locate desk: L-SPARE" in flat and "L-RETURN (PROP-MR" in flat
+    assert "15,000 shares" in flat and "order RETURN-2 afterwards reject (LOCATE_EXHAUSTED)" in flat
     assert "http://127.0.0.1:8000/dashboard" in flat and "regsho serve" in flat
     assert "Securities and threshold lists" in flat and "Recording the book in the store" in flat  # progress
     pdfs = sorted(out.glob("daily-report-demo-*.pdf"))

@@ -93,6 +93,13 @@ def render(r: DemoRun, console: Console, db: str | None = None) -> None:
         p(f"  Locate reuse after a buy-to-cover (FAQ 4.4): order {reuse.order} {reuse.action} "
           f"({', '.join(reuse.reasons)}); order {st.barred_reuse_order} in a hard-to-borrow security "
           f"{(res.decision(st.barred_reuse_order) or reuse).action}", highlight=False)
+    returns = r.returns
+    if returns:
+        after = r.refused_after_return
+        p("  Locates returned to the locate desk: " + "; ".join(
+            f"{x.id} ({x.account}, {x.symbol}) {x.returned:,} shares at {words(x.at)}" for x in returns)
+          + (f"; order {after.order} afterwards {after.action} ({', '.join(after.reasons)})" if after else ""),
+          highlight=False)
     p()
     p(f"[bold]Daily report[/] for {st.last_day}:", highlight=False)
     for f in r.report_files[:2]:
