@@ -301,3 +301,32 @@ def test_a_restart_after_an_amend_starts_from_its_snapshot_and_equals_a_replay(d
         assert api.engine().gate.snap.positions == {("HF1", "KELP"): -1200}
         assert api.get("/v1/decisions/S1").json()["submitted_by"] == "trader-1 (trader)"
         assert [d["order"] for d in api.get("/v1/decisions").json()["decisions"]] == ["S4", "S3", "S2", "S1"]
+
+
+def test_writes_racing_an_amend_never_interleave_with_it(api: Api, db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    s1 = api.short("S1", 3000, "09:40", locate="L1")
+
+    def check(n: int) -> int:
+        r = api.post("/v1/orders/check", {"id": f"R{n}", "account": "HF1", "symbol": "KELP", "side": "sell_short",
+                                          "qty": 300, "price": "18.50", "locate": "L1", "at": AT.format("09:45")},
+                     "trader")
+        return int(r.status_code)
+
+    def void() -> int:
+        return int(api.post(f"/v1/records/{s1['seq']}/void", {"why": "wrong account"}, "operations").status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        futs = [pool.submit(check, n) for n in range(10)] + [pool.submit(void)]
+        futs += [pool.submit(check, n) for n in range(10, 20)]
+        assert [f.result() for f in futs] == [200] * 21
+    rr = _live_replay(db_url)
+    live = {d["order"]: d["action"] for d in api.get("/v1/decisions", params={"limit": 100}).json()["decisions"]}
+    assert {d.order: d.action for d in rr.decisions} == live and "S1" not in live
+    accepted = sum(a == "accept" for a in live.values())
+    assert 6 <= accepted <= 16 and api.get("/v1/locates/L1").json()["consumed"] == 300 * accepted
+    assert locate_json(rr.engine.gate.snap.locates["L1"]) == api.get("/v1/locates/L1").json()
+    st = Store(db_url)
+    assert st.verify().ok
+    st.close()
