@@ -868,9 +868,9 @@ class LiveBook:
                                    replayer=_replay_live, then=then)
         except AmendRefused as e:
             status = 404 if e.reason == "unknown" else 409
-            raise Refused(status, str(e).split(": only events")[0] + f": only events of book {name} can be "
-                                                                       f"corrected or cancelled",
-                          field="seq") from None
+            text = str(e) if e.reason == "voided" else (str(e).split(": only events")[0] + f": only events of book "
+                                                        f"{name} can be corrected or cancelled")
+            raise Refused(status, text, field="seq") from None
         except ScenarioError as e:
             raise Refused(422, f"the book with this {'cancellation' if event is None else 'correction'} is "
                                f"invalid, nothing was recorded: {str(e).split(': ', 1)[-1]}", field=e.field) from None
