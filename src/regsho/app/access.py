@@ -37,7 +37,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "orders.check": frozenset({_T, _A}),
     "orders.fill": frozenset({_T, _O, _A}),
     "orders.cancel": frozenset({_T, _O, _A}),
-    "orders.correct": frozenset({_O, _A}),
     "orders.override": frozenset({_C}),
     "orders.approve_override": frozenset({_C, _A}),
     # locates
@@ -54,6 +53,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # decisions, records and the audit trail
     "decisions.read": frozenset({_T, _L, _O, _C, _A}),
     "records.read": frozenset({_O, _C, _A}),
+    # corrections and cancellations of recorded events (a new record pointing at the original, with who and why)
+    "records.amend": frozenset({_O, _C, _A}),
     "audit.read": frozenset({_C, _A}),
     # dashboard page groups
     "pages.desk": frozenset({_T, _L, _O, _C, _A}),

@@ -34,7 +34,16 @@ from regsho.calendars import default_calendars
 from regsho.core import events as ev
 from regsho.law import reasons as rc
 from regsho.service.auth import KeyRing, authenticate
-from regsho.service.live import Answers, LiveBook, Refused, fingerprint, locate_json, who
+from regsho.service.live import (
+    Answers,
+    LiveBook,
+    Refused,
+    fingerprint,
+    locate_json,
+    order_records,
+    record_json,
+    who,
+)
 from regsho.store import AlreadyImported, Store, StoreError
 from regsho.store.live import LiveLog
 
@@ -621,6 +630,81 @@ def _routes(app: FastAPI) -> None:
         p = require(request, "orders.approve_override")
         return await _write(request, "approve", {"order": order}, p, idempotency_key, book, b"")
 
+    @r.post("/v1/records/{seq}/correct", responses=_WRITE_RESPONSES, openapi_extra=_body({
+        "type": "object", "properties": {
+            "event": {"type": "object", "description": "the fields of the event that change (scenario form); a "
+                                                       "null removes a field; the rest stay as recorded"},
+            "why": {"type": "string", "minLength": 1}},
+        "required": ["event", "why"], "additionalProperties": False}))
+    async def correct_record(request: Request, seq: Annotated[int, Path(ge=1)], idempotency_key: IdemKey = None,
+                             book: BookQ = None) -> Response:
+        """Correct a recorded event (operations, compliance, admin): a new record pointing at the original, with
+        who and why; the book is replayed with the correction before anything is written, and the answer says
+        which decisions, obligations and locates the correction changed."""
+        p = require(request, "records.amend")
+        try:
+            obj, body = await _json_object(request)
+            _only(obj, ("event", "why"))
+            why = _why(obj)
+            event = obj.get("event")
+            if not isinstance(event, dict) or not event:
+                raise Refused(422, "event: the fields of the event that change, as an object", field="event")
+        except Refused as e:
+            return _refusal(e)
+        return await _write(request, "amend", {"seq": seq, "event": event, "why": why}, p, idempotency_key, book,
+                            body)
+
+    @r.post("/v1/records/{seq}/void", responses=_WRITE_RESPONSES, openapi_extra=_body({
+        "type": "object", "properties": {"why": {"type": "string", "minLength": 1}}, "required": ["why"],
+        "additionalProperties": False}))
+    async def void_record(request: Request, seq: Annotated[int, Path(ge=1)], idempotency_key: IdemKey = None,
+                          book: BookQ = None) -> Response:
+        """Cancel a recorded event (operations, compliance, admin): it is left out of the book from then on, the
+        original stays in the log; the answer says what the cancellation changed."""
+        p = require(request, "records.amend")
+        try:
+            obj, body = await _json_object(request)
+            _only(obj, ("why",))
+            why = _why(obj)
+        except Refused as e:
+            return _refusal(e)
+        return await _write(request, "amend", {"seq": seq, "event": None, "why": why}, p, idempotency_key, book,
+                            body)
+
+    @r.get("/v1/records/{seq}", responses=_READ_RESPONSES)
+    async def record(request: Request, seq: Annotated[int, Path(ge=1)], book: BookQ = None) -> Any:
+        """One record of the book as recorded; for an event, its status (in force, corrected, voided), its
+        corrections and cancellations, and the event in force now."""
+        require(request, "records.read")
+        svc = _service(request)
+        try:
+            name = svc.book(book).name
+            out = await asyncio.get_running_loop().run_in_executor(None, record_json, svc.store, name, seq)
+        except Refused as e:
+            return _refusal(e)
+        except StoreError as e:
+            return _refusal(Refused(503, str(e)))
+        if out is None:
+            return _refusal(Refused(404, f"no record {seq} in book {name}"))
+        return out
+
+    @r.get("/v1/orders/{order}/records", responses=_READ_RESPONSES)
+    async def records_of_order(request: Request, order: str, book: BookQ = None) -> Any:
+        """The event records of an order (the order, its fills and cancels), with their seqs and status: what
+        ``/v1/records/{seq}/correct`` and ``/void`` name."""
+        require(request, "records.read")
+        svc = _service(request)
+        try:
+            name = svc.book(book).name
+            out = await asyncio.get_running_loop().run_in_executor(None, order_records, svc.store, name, order)
+        except Refused as e:
+            return _refusal(e)
+        except StoreError as e:
+            return _refusal(Refused(503, str(e)))
+        if not out:
+            return _refusal(Refused(404, f"no order {order} in book {name}"))
+        return {"book": name, "order": order, "records": out}
+
     # -- locates ------------------------------------------------------------------------------------------
 
     @r.post("/v1/locates/requests", responses=_WRITE_RESPONSES, openapi_extra=_body({
@@ -829,6 +913,19 @@ def _locate_request(obj: dict[str, Any], accounts: Any, securities: Any) -> dict
     if obj["symbol"] not in securities:
         raise Refused(422, f"unknown symbol {obj['symbol']!r}", field="symbol")
     return {"id": obj["id"], "account": obj["account"], "symbol": obj["symbol"], "qty": q}
+
+
+def _only(obj: dict[str, Any], fields: tuple[str, ...]) -> None:
+    extra = sorted(set(obj) - set(fields))
+    if extra:
+        raise Refused(422, f"unknown field(s) {', '.join(extra)} (expected: {', '.join(fields)})", field=extra[0])
+
+
+def _why(obj: dict[str, Any]) -> str:
+    why = obj.get("why")
+    if not isinstance(why, str) or not why.strip():
+        raise Refused(422, "say why (why): a correction or cancellation is recorded with its reason", field="why")
+    return why.strip()
 
 
 def _release_by(obj: dict[str, Any], p: Principal) -> None:

@@ -9,6 +9,11 @@ and reloads its state from the store — the only state that was ever acknowledg
 
 A restart loads the latest engine snapshot (kept in the store, tied to the seq and hash of the last record it
 includes, checked against the chain and its own digest) and replays only the records after it.
+
+A correction or cancellation of a recorded event (``amend``) is taken by the writer alone: the batch before it
+lands, the store validates and replays the book with the amend and appends its record (with the answer kept for
+its idempotency key) in one transaction, the book's state becomes that replay, and a snapshot is taken at the
+amend record so that the next start does not replay the book again.
 """
 
 from __future__ import annotations
@@ -20,21 +25,22 @@ import hashlib
 import logging
 import pickle
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 
 from regsho import __version__
 from regsho.adapters import results_json as rj
 from regsho.adapters import schema as sch
-from regsho.adapters.scenario import EventReader, ScenarioError
+from regsho.adapters.scenario import EventReader, Scenario, ScenarioError
 from regsho.adapters.scenario_dump import dump_event, event_type
 from regsho.app.access import Principal, Role
-from regsho.app.replay import book_of, replay
+from regsho.app.replay import ReplayResult, book_of, replay
 from regsho.app.views import BookView
 from regsho.calendars import ET, CalendarRangeError
 from regsho.core import events as ev
@@ -46,7 +52,9 @@ from regsho.engine.ledger import Ledger
 from regsho.law.params import RegimeError
 from regsho.store import Store, StoreError
 from regsho.store.chain import Point
-from regsho.store.live import Answer, LiveLog, Record, body_json
+from regsho.store.live import Answer, LiveLog, Record, body_json, now_utc, requests
+from regsho.store.log import AmendRefused
+from regsho.store.schema import log as log_table
 
 log = logging.getLogger("regsho.service")
 
@@ -82,7 +90,8 @@ class State:
 @dataclass(slots=True)
 class Item:
     """One queued write. ``op`` is ``event`` (``payload`` an event struct or mapping in scenario form),
-    ``override``, ``approve`` or ``request`` (a mapping)."""
+    ``override``, ``approve``, ``request`` or ``amend`` (a mapping: ``seq``, ``event`` or None for a
+    cancellation, ``why``)."""
 
     op: str
     payload: Any
@@ -227,16 +236,147 @@ def load_book(store: Store, live: LiveLog, name: str) -> Loaded:
     engine = BookEngine(book_of(sc))  # the settings in force are the book's own gate_settings events
     result = replay(sc, engine=engine, finish=False)
     state = State(engine, result.ledger, EventReader(sc), events=len(sc.events))
-    for r in live.book_rows(name, ("event", "override", "request")):
-        if r.kind == "event" and r.type == "order":
-            state.submitted[orjson.loads(r.body)["id"]] = _submitter(r.source)
-        elif r.kind == "override":
-            _override_row(state, r.type, orjson.loads(r.body))
-        elif r.kind == "request":
-            body = orjson.loads(r.body)
-            state.requests[body["id"]] = body
+    with store._reading() as conn:
+        _side_tables(state, conn, name)
     return Loaded(state, tail, f"full replay ({why})", len(sc.events), time.perf_counter() - t0,
                   time.process_time() - c0)
+
+
+def _side_tables(st: State, conn: sa.Connection, name: str) -> None:
+    """Who submitted each order, the overrides and the locate requests, from the book's records (read on
+    ``conn``). An order corrected by an amend keeps the submitter of the order it corrects."""
+    q = (sa.select(log_table.c.seq, log_table.c.kind, log_table.c.type, log_table.c.source, log_table.c.body)
+         .where(log_table.c.book == name).where(log_table.c.kind.in_(("event", "override", "request", "amend")))
+         .order_by(log_table.c.seq))
+    order_by: dict[int, str] = {}
+    for r in conn.execute(q.execution_options(yield_per=5000)):
+        if r.kind == "event":
+            if r.type == "order":
+                sub = _submitter(r.source)
+                order_by[r.seq] = sub
+                st.submitted[orjson.loads(r.body)["id"]] = sub
+        elif r.kind == "amend":
+            if r.type == "correct":
+                body = orjson.loads(r.body)
+                e = body.get("event") or {}
+                was = order_by.get(body["target"]["seq"])
+                if was is not None and e.get("type") == "order":
+                    st.submitted[e["id"]] = was
+        elif r.kind == "override":
+            _override_row(st, r.type, orjson.loads(r.body))
+        elif r.kind == "request":
+            body = orjson.loads(r.body)
+            st.requests[body["id"]] = body
+
+
+def _amends_of(conn: sa.Connection, name: str, seq: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """The amend records of book ``name`` that target record ``seq``: (seq, void|correct, body), in order."""
+    q = (sa.select(log_table.c.seq, log_table.c.type, log_table.c.body).where(log_table.c.book == name)
+         .where(log_table.c.kind == "amend").where(log_table.c.body.contains(f'"seq":{seq}'))
+         .order_by(log_table.c.seq))
+    out = []
+    for r in conn.execute(q):
+        body = orjson.loads(r.body)
+        if body.get("target", {}).get("seq") == seq:
+            out.append((int(r.seq), str(r.type), body))
+    return out
+
+
+def record_json(store: Store, name: str, seq: int) -> dict[str, Any] | None:
+    """Record ``seq`` of book ``name`` as recorded, and for an event what happened to it since: its status (in
+    force, corrected, voided), the amends (seq, who, why) and the event in force now. None if the book has no
+    such record."""
+    with store._reading() as conn:
+        r = conn.execute(sa.select(log_table).where(log_table.c.seq == seq)).first()
+        if r is None or r.book != name:
+            return None
+        out: dict[str, Any] = {"book": name, "seq": int(r.seq), "kind": r.kind, "type": r.type,
+                               "event_time": r.event_time, "recorded_at": r.recorded_at, "source": r.source,
+                               "hash": r.hash, "body": orjson.loads(r.body)}
+        if r.kind != "event":
+            return out
+        amends = _amends_of(conn, name, seq)
+    current: dict[str, Any] | None = out["body"]
+    for _, kind, body in amends:
+        current = None if kind == "void" else body["event"]
+    out["status"] = ("voided" if current is None else "corrected" if amends else "in force")
+    out["amends"] = [{"seq": s, "action": k, "by": b.get("by"), "why": b.get("why")} for s, k, b in amends]
+    out["in_force"] = current
+    return out
+
+
+def order_records(store: Store, name: str, order: str) -> list[dict[str, Any]]:
+    """The event records of book ``name`` about order ``order`` (the order itself, its fills and cancels) with
+    their seqs and status: what a correction or cancellation names."""
+    with store._reading() as conn:
+        q = (sa.select(log_table.c.seq, log_table.c.type, log_table.c.body).where(log_table.c.book == name)
+             .where(log_table.c.kind == "event").where(log_table.c.type.in_(("order", "fill", "cancel")))
+             .where(log_table.c.body.contains(orjson.dumps(order).decode("utf-8"))).order_by(log_table.c.seq))
+        seqs = []
+        for r in conn.execute(q):
+            body = orjson.loads(r.body)
+            if (body.get("id") if r.type == "order" else body.get("order")) == order:
+                seqs.append(int(r.seq))
+    return [x for x in (record_json(store, name, s) for s in seqs) if x is not None]
+
+
+def _patched(original: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The corrected event: the event in force with the fields ``patch`` gives (a null removes one)."""
+    out = dict(original)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def _replay_live(sc: Scenario) -> ReplayResult:
+    """A book replayed as the live writer keeps it: its own engine, the end of the replay not settled."""
+    return replay(sc, engine=BookEngine(book_of(sc)), finish=False)
+
+
+def _keyed(items: Any, key: Callable[[Any], str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for x in items:
+        out.setdefault(key(x), x)
+    return out
+
+
+def _diff_ids(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[str]]:
+    return {"changed": [k for k, v in new.items() if k in old and old[k] != v],
+            "added": [k for k in new if k not in old], "removed": [k for k in old if k not in new]}
+
+
+def _diff_counts(old: list[Any], new: list[Any], dump: Callable[[Any], dict[str, Any]]) -> dict[str, int]:
+    a = Counter(orjson.dumps(dump(x), option=orjson.OPT_SORT_KEYS) for x in old)
+    b = Counter(orjson.dumps(dump(x), option=orjson.OPT_SORT_KEYS) for x in new)
+    return {"added": sum((b - a).values()), "removed": sum((a - b).values())}
+
+
+def book_changes(old: State, new: State) -> dict[str, Any]:
+    """What an amend changed in the book's effects: decisions (by order id) that now differ in any part, were
+    added or are gone, and those whose outcome (accept or reject) changed; obligations and pre-borrow periods
+    (by id); notices and findings (counts); locates whose usage differs."""
+    def order_of(d: Any) -> str:
+        return str(d.order)
+
+    def id_of(x: Any) -> str:
+        return str(x.id)
+
+    ol, nl = old.ledger, new.ledger
+    od, nd = _keyed(ol.decisions, order_of), _keyed(nl.decisions, order_of)
+    decisions: dict[str, Any] = _diff_ids(od, nd)
+    decisions["outcome_changed"] = [{"order": k, "was": od[k].action, "now": nd[k].action}
+                                    for k in decisions["changed"] if od[k].action != nd[k].action]
+    obligations = _diff_ids(_keyed(ol.obligations, id_of), _keyed(nl.obligations, id_of))
+    periods = _diff_ids(_keyed(ol.periods, id_of), _keyed(nl.periods, id_of))
+    ola = {k: locate_json(v) for k, v in old.engine.gate.snap.locates.items()}
+    nla = {k: locate_json(v) for k, v in new.engine.gate.snap.locates.items()}
+    return {"decisions": decisions, "obligations": obligations, "pre_borrow": periods,
+            "notices": _diff_counts(ol.notices, nl.notices, rj.notice_json),
+            "findings": _diff_counts(ol.findings, nl.findings, rj.finding_json),
+            "locates": _diff_ids(ola, nla)}
 
 
 # -- the live book -------------------------------------------------------------------------------------------
@@ -387,8 +527,18 @@ class LiveBook:
                 await self._wake.wait()
                 self._wake.clear()
                 continue
+            if self.pending[0] is not None and self.pending[0].op == "amend":
+                it = self.pending.pop(0)
+                if inflight is not None:  # everything before the amend is recorded first
+                    await self._land(inflight)
+                    inflight = None
+                await self._run_amend(loop, it)
+                continue
             batch = self.pending[:self.max_batch]
-            del self.pending[:self.max_batch]
+            cut = next((i for i, x in enumerate(batch) if x is not None and x.op == "amend"), None)
+            if cut is not None:
+                batch = batch[:cut]
+            del self.pending[:len(batch)]
             if batch[-1] is None:
                 batch.pop()
                 stopping = True
@@ -631,6 +781,103 @@ class LiveBook:
         _override_row(st, kind, body)
         result = dict(st.overrides[order])
         return it, 200, lambda base: orjson.dumps({"book": self.name, "seq": base + idx, "override": result}), idx
+
+    # -- corrections and cancellations ----------------------------------------------------------------------
+
+    async def _run_amend(self, loop: asyncio.AbstractEventLoop, it: Item) -> None:
+        """Record a correction or cancellation and rebuild the book's state from the store with it, the writer
+        held throughout (no other write of the book interleaves); then snapshot at the amend record."""
+        st = self.state
+        if st is None or self.failed is not None:
+            why = self.failed or "not loaded"
+            self._finish(it, 503, orjson.dumps({"error": f"book {self.name} cannot record anything now: {why}; "
+                                                         f"nothing was recorded, retry"}), store=False)
+            return
+        if self._poisoned is not None:
+            self._finish(it, 503, orjson.dumps({"error": f"not recorded: {self._poisoned}; retry with the same "
+                                                         f"idempotency key"}), store=False)
+            return
+        self._commit_started = time.monotonic()
+        try:
+            new, point, body = await loop.run_in_executor(self._pool, self._amend_sync, st, it)
+        except Refused as r:
+            self._commit_started = None
+            self._finish(it, r.status, r.body, store=False)
+            return
+        except StoreError as e:  # the store failed: whether the amend is recorded is the store's to say
+            self._commit_started = None
+            why = str(e)
+            log.error("book %s: amend failed: %s", self.name, why)
+            self.failed = f"the store could not record a correction ({why})"
+            self.state = None
+            self._finish(it, 503, orjson.dumps({"error": f"not recorded: {self.failed}; retry with the same "
+                                                         f"idempotency key"}), store=False)
+            return
+        except Exception as e:  # a fault inside the amend's transaction: rolled back, the state was not touched
+            self._commit_started = None
+            log.exception("book %s: an amend failed", self.name)
+            self._finish(it, 500, orjson.dumps({"error": f"internal error: {type(e).__name__}: {e}; nothing was "
+                                                         f"recorded"}), store=False)
+            return
+        self._commit_started = None
+        self.state, self.point, self._tail = new, point, point
+        self.batches += 1
+        self.committed += 1
+        self.updated_at = dt.datetime.now(dt.UTC)
+        self._finish(it, 200, body, store=True)
+        self._since_snapshot = 1
+        await loop.run_in_executor(self._pool, self._snapshot_sync)
+
+    def _amend_sync(self, old: State, it: Item) -> tuple[State, Point, bytes]:
+        """In the store thread: the store's own amend (validated and replayed before anything is written), the
+        new state and the answer made inside its transaction, the answer kept with the record."""
+        p = it.payload
+        seq, event, why = int(p["seq"]), p["event"], str(p["why"])
+        made: dict[str, Any] = {}
+        name = self.name
+        if event is not None:  # a patch of the event in force (when there is one; else the store names why not)
+            rec = record_json(self.store, name, seq)
+            if rec is not None and rec.get("in_force") is not None:
+                event = _patched(rec["in_force"], event)
+
+        def then(conn: sa.Connection, result: ReplayResult, tail: Point) -> None:
+            assert result.engine is not None
+            sc = result.scenario
+            new = State(result.engine, result.ledger, EventReader(sc), events=len(sc.events))
+            _side_tables(new, conn, name)
+            rec = conn.execute(sa.select(log_table.c.body).where(log_table.c.seq == tail.seq)).scalar_one()
+            target = conn.execute(sa.select(log_table.c.type, log_table.c.body).where(log_table.c.seq == seq)).one()
+            amend = orjson.loads(rec)
+            out: dict[str, Any] = {"book": name, "seq": tail.seq, "action": "void" if event is None else "correct",
+                                   "target": {"seq": seq, "hash": amend["target"]["hash"], "type": target.type,
+                                              "event": orjson.loads(target.body)},
+                                   "event": amend.get("event"), "by": amend["by"], "why": amend["why"],
+                                   "changes": book_changes(old, new)}
+            data = orjson.dumps(out)
+            conn.execute(requests.insert().values(key=it.key, book=name, principal=it.principal.name,
+                                                  fingerprint=it.fingerprint, seq=tail.seq, status=200,
+                                                  response=data.decode("utf-8"), created_at=now_utc()))
+            made.update(state=new, point=tail, body=data)
+
+        try:
+            if event is None:
+                self.store.void(name, seq, why=why, by=who(it.principal), source=it.source, replayer=_replay_live,
+                                then=then)
+            else:
+                self.store.correct(name, seq, event, why=why, by=who(it.principal), source=it.source,
+                                   replayer=_replay_live, then=then)
+        except AmendRefused as e:
+            status = 404 if e.reason == "unknown" else 409
+            text = str(e) if e.reason == "voided" else (str(e).split(": only events")[0] + f": only events of book "
+                                                        f"{name} can be corrected or cancelled")
+            raise Refused(status, text, field="seq") from None
+        except ScenarioError as e:
+            raise Refused(422, f"the book with this {'cancellation' if event is None else 'correction'} is "
+                               f"invalid, nothing was recorded: {str(e).split(': ', 1)[-1]}", field=e.field) from None
+        except (TypeError, ValueError, KeyError) as e:  # a corrected event the scenario reader cannot take
+            raise Refused(422, f"the corrected event is not valid, nothing was recorded: {e}", field="event"
+                          ) from None
+        return made["state"], made["point"], made["body"]
 
     # -- recovery and snapshots ----------------------------------------------------------------------------
 

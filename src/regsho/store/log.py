@@ -9,7 +9,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +39,8 @@ from regsho.store.chain import (
 from regsho.store.errors import AlreadyImported, ChainBroken, StoreError
 from regsho.store.schema import log, verified
 
-__all__ = ["GENESIS", "AmendSummary", "ImportSummary", "Store", "StoreError", "VerifyResult", "canonical",
-           "database_url", "record_hash"]
+__all__ = ["GENESIS", "AmendRefused", "AmendSummary", "ImportSummary", "Store", "StoreError", "VerifyResult",
+           "canonical", "database_url", "record_hash"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CHECKPOINT_ENV = "REGSHO_CHECKPOINT"
@@ -64,6 +64,20 @@ class AmendSummary:
     seq: int
     target: int
     action: str
+
+
+class AmendRefused(StoreError):
+    """A correction or cancellation refused before anything was written: ``reason`` is ``unknown`` (no such
+    record), ``book`` (a record of another book), ``kind`` (not an event record) or ``voided`` (already cancelled)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Called inside an amend's transaction, after its record is appended: the connection, the replay of the book
+#: with the amend, and the new tail. Raising rolls the amend back.
+AmendHook = Callable[[sa.Connection, ReplayResult, Point], None]
 
 
 def database_url(db: str) -> str:
@@ -550,22 +564,29 @@ class Store:
         return ImportSummary(book, len(new_events), len(decisions), tail.seq + 1, new_tail.hash,
                              skipped=len(raw_events) - len(new_events))
 
-    def void(self, book: str, seq: int, *, why: str, by: str | None = None) -> AmendSummary:
+    def void(self, book: str, seq: int, *, why: str, by: str | None = None, source: str | None = None,
+             replayer: Callable[[Scenario], ReplayResult] = replay, then: AmendHook | None = None) -> AmendSummary:
         """Cancel the event recorded as ``seq``: a new record pointing at it (seq and hash), with who and why.
-        The event is left out of the book from then on; the original stays in the log."""
-        return self._amend(book, seq, None, why, by)
+        The event is left out of the book from then on; the original stays in the log. ``source`` is the
+        record's source (default ``record SEQ``); ``replayer`` replays the book with the cancellation (it must
+        raise ``ScenarioError`` on an invalid book); ``then`` runs in the same transaction after the record is
+        appended."""
+        return self._amend(book, seq, None, why, by, source, replayer, then)
 
-    def correct(self, book: str, seq: int, event: dict[str, Any], *, why: str,
-                by: str | None = None) -> AmendSummary:
+    def correct(self, book: str, seq: int, event: dict[str, Any], *, why: str, by: str | None = None,
+                source: str | None = None, replayer: Callable[[Scenario], ReplayResult] = replay,
+                then: AmendHook | None = None) -> AmendSummary:
         """Replace the event recorded as ``seq`` by ``event`` (scenario form): a new record pointing at the
         original (seq and hash), with who and why. The book is validated and replayed with the correction before
-        anything is written."""
+        anything is written (``source``, ``replayer``, ``then``: as for ``void``)."""
         if not isinstance(event, dict):
             raise ScenarioError(f"correction of record {seq}", "", None, "the corrected event is a mapping with "
                                                                           "'at' and 'type'")
-        return self._amend(book, seq, event, why, by)
+        return self._amend(book, seq, event, why, by, source, replayer, then)
 
-    def _amend(self, book: str, seq: int, event: dict[str, Any] | None, why: str, by: str | None) -> AmendSummary:
+    def _amend(self, book: str, seq: int, event: dict[str, Any] | None, why: str, by: str | None,
+               source: str | None = None, replayer: Callable[[Scenario], ReplayResult] = replay,
+               then: AmendHook | None = None) -> AmendSummary:
         if not why.strip():
             raise StoreError("say why (--why): a correction or cancellation is recorded with its reason")
         who = by or default_user()
@@ -580,10 +601,11 @@ class Store:
                 what = ("no record" if target is None else
                         f"a {target.kind} record of book {target.book}" if target.book != book else
                         f"a {target.kind} record, not an event")
-                raise StoreError(f"record {seq} is {what}: only events of book {book} can be corrected or "
-                                 f"cancelled (`regsho store export {book} --with-history` lists them)")
+                reason = "unknown" if target is None else "book" if target.book != book else "kind"
+                raise AmendRefused(f"record {seq} is {what}: only events of book {book} can be corrected or "
+                                   f"cancelled (`regsho store export {book} --with-history` lists them)", reason)
             if seq in b.voided:
-                raise StoreError(f"record {seq} was already cancelled by record {b.voided[seq]}")
+                raise AmendRefused(f"record {seq} was already cancelled by record {b.voided[seq]}", "voided")
             order = list(b.events)
             events = dict(b.events)
             if event is None:
@@ -591,15 +613,22 @@ class Store:
             else:
                 events[seq] = event
             assert b.header is not None
-            sc = parse_document({**b.header, "events": list(events.values())}, name)
-            replay(sc)
+            in_force = list(events)
+            try:
+                sc = parse_document({**b.header, "events": list(events.values())}, name)
+                result = replayer(sc)
+            except ScenarioError as e:
+                raise _by_record(e, in_force) from None
             body: dict[str, Any] = {"target": {"seq": seq, "hash": target.hash}, "by": who, "why": why}
             event_time = target.event_time
             if event is not None:
                 idx = [s for s in order if s in events].index(seq)
                 body["event"] = dump_event(sc.events[idx].event)
                 event_time = body["event"]["at"]
-            new_tail = self._append(conn, tail, book, [("amend", action, event_time, f"record {seq}", body)])
+            new_tail = self._append(conn, tail, book, [("amend", action, event_time, source or f"record {seq}",
+                                                        body)])
+            if then is not None:
+                then(conn, result, new_tail)
         return AmendSummary(book, new_tail.seq, seq, action)
 
 
@@ -680,6 +709,19 @@ def _merge_header(stored: dict[str, Any], new: dict[str, Any], book: str) -> dic
             combined[key] = spec
         merged[part] = combined
     return merged
+
+
+def _by_record(e: ScenarioError, seqs: list[int]) -> ScenarioError:
+    """Name the event an error in a book is about by its record's seq, not by its index in the book."""
+    m = re.match(r"events\[(\d+)\](.*)", e.where)
+    if not m or int(m.group(1)) >= len(seqs):
+        return e
+    loc = f"{e.file}: {e.where}" if e.where else e.file
+    if e.field:
+        loc += f": field '{e.field}'"
+    text = str(e)
+    message = text[len(loc) + 2:] if text.startswith(loc + ": ") else text
+    return ScenarioError(e.file, f"record {seqs[int(m.group(1))]}{m.group(2)}", e.field, message)
 
 
 def _renumber(e: ScenarioError, offset: int, fresh: list[int]) -> ScenarioError:
