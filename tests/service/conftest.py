@@ -3,17 +3,19 @@ with a fresh database; keys for every role; a book to trade in."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from tests.conftest import pg_database
 
 from regsho.app.access import Role
 from regsho.store import Store
 from regsho.store.keys import add_key
 
-__all__ = ["HEADER", "make_keys", "pg_database"]
+__all__ = ["AT", "HEADER", "Api", "make_keys", "open_day", "pg_database"]
 
 HEADER: dict[str, Any] = {
     "version": 1,
@@ -46,3 +48,36 @@ def make_keys(db: str) -> dict[str, str]:
 @pytest.fixture
 def keys(db_url: str) -> dict[str, str]:
     return make_keys(db_url)
+
+
+_ids = itertools.count()
+AT = "2025-03-10T{}:00-04:00"
+
+
+class Api:
+    """A client of the service holding a key per role; every write gets a new idempotency key unless given one."""
+
+    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
+        self.c = client
+        self.keys = keys
+
+    def post(self, path: str, body: Any, role: str = "admin", key: str | None = None, **kw: Any) -> Any:
+        headers = {"X-API-Key": self.keys[role], "Idempotency-Key": key or f"k{next(_ids)}"}
+        return self.c.post(path, json=body, headers=headers, **kw)
+
+    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
+        return self.c.get(path, headers={"X-API-Key": self.keys[role]}, **kw)
+
+    def ok(self, path: str, body: Any, role: str = "admin", **kw: Any) -> dict[str, Any]:
+        r = self.post(path, body, role, **kw)
+        assert r.status_code == 200, r.text
+        out: dict[str, Any] = r.json()
+        return out
+
+
+def open_day(api: Api) -> None:
+    """The day's threshold and hard-to-borrow lists (empty) and a 5,000-share locate L1 of HF1 in KELP."""
+    for kind in ("threshold", "htb"):
+        api.ok(f"/v1/lists/{kind}", {"symbols": [], "at": AT.format("06:30")}, "locate_desk")
+    api.ok("/v1/locates", {"id": "L1", "account": "HF1", "symbol": "KELP", "qty": 5000, "at": AT.format("08:00")},
+           "locate_desk")

@@ -7,13 +7,14 @@ after an amend starts from the snapshot taken at it and equals a replay of the s
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.service.conftest import AT, open_day
+from tests.service.conftest import Api as BaseApi
 
 from regsho.adapters import results_json as rj
 from regsho.app.replay import replay
@@ -21,28 +22,8 @@ from regsho.service import create_app
 from regsho.service.live import locate_json
 from regsho.store import Store
 
-_ids = itertools.count()
-AT = "2025-03-10T{}:00-04:00"
 
-
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
-        self.c = client
-        self.keys = keys
-
-    def post(self, path: str, body: Any, role: str = "admin", key: str | None = None, **kw: Any) -> Any:
-        return self.c.post(path, json=body, headers={"X-API-Key": self.keys[role],
-                                                     "Idempotency-Key": key or f"am{next(_ids)}"}, **kw)
-
-    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
-        return self.c.get(path, headers={"X-API-Key": self.keys[role]}, **kw)
-
-    def ok(self, path: str, body: Any, role: str = "admin", **kw: Any) -> dict[str, Any]:
-        r = self.post(path, body, role, **kw)
-        assert r.status_code == 200, r.text
-        out: dict[str, Any] = r.json()
-        return out
-
+class Api(BaseApi):
     def short(self, oid: str, qty: int, time: str, **kw: Any) -> dict[str, Any]:
         return self.ok("/v1/orders/check", {"id": oid, "account": "HF1", "symbol": "KELP", "side": "sell_short",
                                             "qty": qty, "price": "18.50", "at": AT.format(time), **kw}, "trader")
@@ -53,18 +34,11 @@ class Api:
         return st.engine
 
 
-def _open(api: Api) -> None:
-    for kind in ("threshold", "htb"):
-        api.ok(f"/v1/lists/{kind}", {"symbols": [], "at": AT.format("06:30")}, "locate_desk")
-    api.ok("/v1/locates", {"id": "L1", "account": "HF1", "symbol": "KELP", "qty": 5000, "at": AT.format("08:00")},
-           "locate_desk")
-
-
 @pytest.fixture
 def api(db_url: str, keys: dict[str, str]) -> Iterator[Api]:
     with TestClient(create_app(db_url, probe_seconds=0.2)) as c:
         a = Api(c, keys)
-        _open(a)
+        open_day(a)
         yield a
 
 
@@ -239,7 +213,7 @@ def test_a_duplicate_key_gets_the_first_answer_and_the_store_holds_one_amend(db_
                                                                             keys: dict[str, str]) -> None:
     with TestClient(create_app(db_url)) as c:
         api = Api(c, keys)
-        _open(api)
+        open_day(api)
         fill_order = api.short("S1", 3000, "09:40", locate="L1")
         fill = api.ok("/v1/orders/S1/fill", {"qty": 3000, "price": "18.5", "at": AT.format("09:42")}, "trader")
         body = {"event": {"qty": 2500}, "why": "busted"}
@@ -261,7 +235,7 @@ def test_a_restart_after_an_amend_starts_from_its_snapshot_and_equals_a_replay(d
                                                                               keys: dict[str, str]) -> None:
     with TestClient(create_app(db_url)) as c:
         api = Api(c, keys)
-        _open(api)
+        open_day(api)
         api.short("S1", 3000, "09:40", locate="L1")
         api.short("S2", 2500, "09:41", locate="L1")
         fill = api.ok("/v1/orders/S1/fill", {"qty": 1000, "price": "18.5", "at": AT.format("09:42")}, "trader")

@@ -4,31 +4,15 @@ fail-closed reference data, and a live book that the store's own commands read l
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
+from tests.service.conftest import Api
 
 from regsho.service import authenticate, create_app
 from regsho.store import Store
-
-_ids = itertools.count()
-
-
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
-        self.c = client
-        self.keys = keys
-
-    def post(self, path: str, body: Any, role: str = "admin", key: str | None = None, **kw: Any) -> Any:
-        headers = {"X-API-Key": self.keys[role], "Idempotency-Key": key or f"k{next(_ids)}"}
-        return self.c.post(path, json=body, headers=headers, **kw)
-
-    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
-        return self.c.get(path, headers={"X-API-Key": self.keys[role]}, **kw)
 
 
 @pytest.fixture

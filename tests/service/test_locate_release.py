@@ -5,32 +5,19 @@ once; a restart keeps it."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.service.conftest import AT, open_day
+from tests.service.conftest import Api as BaseApi
 
 from regsho.service import create_app
 from regsho.store import Store
 
-_ids = itertools.count()
-AT = "2025-03-10T{}:00-04:00"
 
-
-class Api:
-    def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
-        self.c = client
-        self.keys = keys
-
-    def post(self, path: str, body: Any, role: str = "admin", key: str | None = None) -> Any:
-        return self.c.post(path, json=body, headers={"X-API-Key": self.keys[role],
-                                                     "Idempotency-Key": key or f"rel{next(_ids)}"})
-
-    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
-        return self.c.get(path, headers={"X-API-Key": self.keys[role]}, **kw)
-
+class Api(BaseApi):
     def short(self, oid: str, qty: int, time: str, **kw: Any) -> dict[str, Any]:
         r = self.post("/v1/orders/check", {"id": oid, "account": "HF1", "symbol": "KELP", "side": "sell_short",
                                            "qty": qty, "price": "18.50", "at": AT.format(time), **kw}, "trader")
@@ -39,20 +26,11 @@ class Api:
         return d
 
 
-def _open(api: Api) -> None:
-    for kind in ("threshold", "htb"):
-        assert api.post(f"/v1/lists/{kind}", {"symbols": [], "at": AT.format("06:30")}, "locate_desk"
-                        ).status_code == 200
-    r = api.post("/v1/locates", {"id": "L1", "account": "HF1", "symbol": "KELP", "qty": 5000,
-                                 "at": AT.format("08:00")}, "locate_desk")
-    assert r.status_code == 200, r.text
-
-
 @pytest.fixture
 def api(db_url: str, keys: dict[str, str]) -> Iterator[Api]:
     with TestClient(create_app(db_url, probe_seconds=0.2)) as c:
         a = Api(c, keys)
-        _open(a)
+        open_day(a)
         yield a
 
 
@@ -163,7 +141,7 @@ def test_bad_releases_are_422_naming_the_field_and_record_nothing(api: Api, db_u
 def test_a_restart_keeps_what_was_returned(db_url: str, keys: dict[str, str]) -> None:
     with TestClient(create_app(db_url)) as c:
         api = Api(c, keys)
-        _open(api)
+        open_day(api)
         assert api.post("/v1/locates/L1/release", {"qty": 4000, "at": AT.format("08:30")}, "locate_desk",
                         key="r1").status_code == 200
     with TestClient(create_app(db_url)) as c:  # from the shutdown snapshot
