@@ -985,30 +985,31 @@ class EventReader:
             self._remember(se.event)
             self.last = se.event.at
 
-    def _remember(self, e: ev.Event) -> None:
+    def _seen(self, e: ev.Event) -> tuple[set[str], str] | None:
+        """The ids already used by events of ``e``'s kind, and ``e``'s own (None for a kind without ids)."""
         c = self.ctx
         if isinstance(e, ev.Order):
-            c.seen_orders.add(e.id)
-        elif isinstance(e, ev.LocateGrant):
-            c.seen_locates.add(e.id)
-        elif isinstance(e, ev.PreBorrow):
-            c.seen_pre_borrows.add(e.id)
-        elif isinstance(e, ev.CloseOut):
-            c.seen_close_outs.add(e.id)
+            return c.seen_orders, e.id
+        if isinstance(e, ev.LocateGrant):
+            return c.seen_locates, e.id
+        if isinstance(e, ev.PreBorrow):
+            return c.seen_pre_borrows, e.id
+        if isinstance(e, ev.CloseOut):
+            return c.seen_close_outs, e.id
+        return None
+
+    def _remember(self, e: ev.Event) -> None:
+        seen = self._seen(e)
+        if seen is not None:
+            seen[0].add(seen[1])
 
     def forget(self, e: ev.Event) -> None:
         """Take back the event read last (the engine refused it): its id is free again, the time is as before."""
         self.last = self._prev
         self.count -= 1
-        c = self.ctx
-        if isinstance(e, ev.Order):
-            c.seen_orders.discard(e.id)
-        elif isinstance(e, ev.LocateGrant):
-            c.seen_locates.discard(e.id)
-        elif isinstance(e, ev.PreBorrow):
-            c.seen_pre_borrows.discard(e.id)
-        elif isinstance(e, ev.CloseOut):
-            c.seen_close_outs.discard(e.id)
+        seen = self._seen(e)
+        if seen is not None:
+            seen[0].discard(seen[1])
 
     def read(self, raw: object, where: str = "") -> ev.Event:
         """One event: JSON bytes or an already-decoded mapping in scenario form. Raises ``ScenarioError``

@@ -233,6 +233,17 @@ def _service(request: Request) -> LiveService:
     return svc
 
 
+async def _store_read(request: Request, book: str | None, read: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+    """``read(store, name, *args)`` for the book named (or the only one) in a worker thread, off the event loop;
+    the store unavailable is a ``Refused`` 503 like an unknown book is a ``Refused`` 404."""
+    svc = _service(request)
+    name = svc.book(book).name
+    try:
+        return name, await asyncio.get_running_loop().run_in_executor(None, read, svc.store, name, *args)
+    except StoreError as e:
+        raise Refused(503, str(e)) from None
+
+
 def _refusal(r: Refused) -> Response:
     return Response(r.body, r.status, media_type=JSON)
 
@@ -676,14 +687,10 @@ def _routes(app: FastAPI) -> None:
         """One record of the book as recorded; for an event, its status (in force, corrected, voided), its
         corrections and cancellations, and the event in force now."""
         require(request, "records.read")
-        svc = _service(request)
         try:
-            name = svc.book(book).name
-            out = await asyncio.get_running_loop().run_in_executor(None, record_json, svc.store, name, seq)
+            name, out = await _store_read(request, book, record_json, seq)
         except Refused as e:
             return _refusal(e)
-        except StoreError as e:
-            return _refusal(Refused(503, str(e)))
         if out is None:
             return _refusal(Refused(404, f"no record {seq} in book {name}"))
         return out
@@ -693,14 +700,10 @@ def _routes(app: FastAPI) -> None:
         """The event records of an order (the order, its fills and cancels), with their seqs and status: what
         ``/v1/records/{seq}/correct`` and ``/void`` name."""
         require(request, "records.read")
-        svc = _service(request)
         try:
-            name = svc.book(book).name
-            out = await asyncio.get_running_loop().run_in_executor(None, order_records, svc.store, name, order)
+            name, out = await _store_read(request, book, order_records, order)
         except Refused as e:
             return _refusal(e)
-        except StoreError as e:
-            return _refusal(Refused(503, str(e)))
         if not out:
             return _refusal(Refused(404, f"no order {order} in book {name}"))
         return {"book": name, "order": order, "records": out}
@@ -856,14 +859,10 @@ def _routes(app: FastAPI) -> None:
     async def audit_export(request: Request, book: BookQ = None) -> Any:
         """Every record of the book in the order written, with what later happened to each."""
         require(request, "audit.read")
-        svc = _service(request)
         try:
-            name = svc.book(book).name
-            hist = await asyncio.get_running_loop().run_in_executor(None, svc.store.history, name)
+            name, hist = await _store_read(request, book, Store.history)
         except Refused as e:
             return _refusal(e)
-        except StoreError as e:
-            return _refusal(Refused(503, str(e)))
         return {"book": name, "records": hist}
 
     app.include_router(r)
