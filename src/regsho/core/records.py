@@ -16,6 +16,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
+#: builds a record straight from all of its fields, in order: ``new_record(Decision, (...))``. The records are
+#: NamedTuples, whose generated ``__new__`` is a Python frame with defaults; the engine builds millions of them on
+#: its hot paths, where this is the same immutable record at a fraction of the cost.
+new_record = tuple.__new__
+
 ACCEPT = "accept"
 REJECT = "reject"
 

@@ -20,7 +20,7 @@ from typing import Any, cast
 from regsho.calendars import ET, Calendars, default_calendars
 from regsho.core import events as ev
 from regsho.core.book import Account, Book, Security
-from regsho.core.records import NO_EFFECTS, Effects
+from regsho.core.records import NO_EFFECTS, Effects, new_record
 from regsho.engine.closeout import CloseOutState
 from regsho.engine.errors import EngineInputError
 from regsho.engine.shell import GateShell
@@ -30,8 +30,6 @@ from regsho.law.decision import ACCEPT
 
 _SHORT = (ev.Side.SELL_SHORT, ev.Side.SELL_SHORT_EXEMPT)
 _ORDER = ev.Order
-#: ``Effects`` built straight from its fields (a NamedTuple's generated ``__new__`` is a Python frame)
-_new = tuple.__new__
 
 
 class BookEngine:
@@ -106,7 +104,7 @@ class BookEngine:
             if d.action == ACCEPT and o.side in _SHORT:
                 self.closeout.accepted_short(self.gate.snap.accounts[o.account].bd, o.symbol, d.at)
             if not (sink.obligations or sink.periods or sink.notices or sink.findings or sink.decisions):
-                return _new(Effects, ((d,), (), (), (), ()))
+                return new_record(Effects, ((d,), (), (), (), ()))
             sink.decisions.append(d)
             return sink.take()
         handler(e)

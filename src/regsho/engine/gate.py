@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from regsho.calendars import ET
 from regsho.core.events import AccountType, Order, Side
-from regsho.core.records import ParamValue
+from regsho.core.records import ParamValue, new_record
 from regsho.engine.snapshot import LocateState, Snapshot
 from regsho.law import citations as c
 from regsho.law import params
@@ -34,9 +34,6 @@ _BUY = Side.BUY
 _SELL = Side.SELL
 _SELL_SHORT_EXEMPT = Side.SELL_SHORT_EXEMPT
 _EMPTY: tuple[Consumption, ...] = ()
-#: ``Decision`` built straight from its 16 fields: a NamedTuple's generated ``__new__`` is a Python frame with
-#: defaults, about a third of a buy's decision time (the same immutable record either way).
-_new = tuple.__new__
 
 
 class GateError(ValueError):
@@ -120,14 +117,14 @@ def decide(order: Order, snap: Snapshot) -> Decision:
                         (), (), None, _EMPTY, order.account, symbol, side, qty, price)
     key = (order.account, symbol)
     if side is _BUY:
-        return _new(Decision, (order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS, (), (), None, _EMPTY,
+        return new_record(Decision, (order.id, at, ACCEPT, _BUY_REASONS, _BUY_CITES, _BUY_FACTS, (), (), None, _EMPTY,
                                order.account, symbol, side, qty, price))
     position = snap.positions.get(key, 0)
     open_sells = snap.open_sells.get(key, 0)
     if side is _SELL:
         facts = (("side", side), ("position", position), ("open_sells", open_sells), ("qty", qty))
         if r200.may_mark_long(position, open_sells, qty):
-            return _new(Decision, (order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts, (), (), None, _EMPTY,
+            return new_record(Decision, (order.id, at, ACCEPT, _LONG_REASONS, _LONG_CITES, facts, (), (), None, _EMPTY,
                                    order.account, symbol, side, qty, price))
         avail = r200.net_long_available(position, open_sells)
         return Decision(order.id, at, REJECT, _NOT_LONG_REASONS, _LONG_CITES, facts, (),
@@ -297,7 +294,7 @@ def _decide_short(
                         tuple(facts), tuple(used_params), tuple(details), None, _EMPTY,
                         order.account, symbol, order.side, qty, order.price)
     codes = tuple(passed)
-    return _new(Decision, (order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
+    return new_record(Decision, (order.id, at, ACCEPT, codes, _cites(codes, tuple(extra_cites)), tuple(facts),
                            tuple(used_params), tuple(details), locate_used, consume,
                            order.account, symbol, order.side, qty, order.price))
 

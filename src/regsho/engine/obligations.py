@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from regsho.core.lifecycle import Lifecycle
-from regsho.core.records import Cure, Obligation, ParamValue
+from regsho.core.records import Cure, Obligation, ParamValue, new_record
 from regsho.rules import r204
 
 
@@ -74,8 +74,6 @@ ATTESTATION: Lifecycle[Attest, AttestEvent] = Lifecycle(
 
 
 _CITES: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
-#: records built straight from their fields (a NamedTuple's generated ``__new__`` is a Python frame per record)
-_new = tuple.__new__
 _MISSED = Status.MISSED
 #: records carry plain strings (an enum's ``.value`` is a slow descriptor on a hot path)
 _TEXT: dict[object, str] = {m: m.value for m in (*Status, *r204.Cure)}
@@ -131,7 +129,7 @@ class ObState:
 
     def record(self, change: str, at: dt.datetime) -> Obligation:
         status = self.status
-        return _new(Obligation, (
+        return new_record(Obligation, (
             self.id, self.symbol, self.bd, self.qty, self.rule, self.deadline, _TEXT[self.cure], _TEXT[status],
             self.settlement_date, self.created_at, at, change, self.origin, self.trade_date, self.closed_at,
             tuple(self.cures), self.missed_qty if status is _MISSED else 0, self.allocated_from,

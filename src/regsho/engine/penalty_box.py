@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from regsho.calendars import Calendars
 from regsho.core.lifecycle import Lifecycle
-from regsho.core.records import Notice, PreBorrowPeriod
+from regsho.core.records import Notice, PreBorrowPeriod, new_record
 from regsho.engine.obligations import ObState
 from regsho.engine.shell import GateShell
 from regsho.engine.sink import Sink
@@ -41,10 +41,6 @@ PERIOD: Lifecycle[PeriodState, PeriodEvent] = Lifecycle(
 )
 
 
-#: records built straight from their fields (a NamedTuple's generated ``__new__`` is a Python frame per record;
-#: a missed close-out by a participant writes one period and one notice per broker-dealer it clears for)
-_new = tuple.__new__
-
 @dataclass(slots=True, eq=False)
 class Period:
     """A pre-borrow period of one broker-dealer in one security (docs/scenarios.md "Output": ``pre_borrow``)."""
@@ -62,7 +58,7 @@ class Period:
         box = self.box
         cites = ((c.cite_pre_borrow(self.rule), c.FAQ_5_7, c.CBOE_OMM_Q4) if box.rest_of_day
                  else (c.cite_pre_borrow(self.rule),))
-        return _new(PreBorrowPeriod, (self.id, self.bd, self.symbol, self.rule, self.start, self.until, box.owner,
+        return new_record(PreBorrowPeriod, (self.id, self.bd, self.symbol, self.rule, self.start, self.until, box.owner,
                                       tuple([o.id for o in box.obligations]), at, change, box.releases(), cites,
                                       ()))
 
@@ -250,6 +246,6 @@ class PenaltyBox:
             (c.R204_C,) if not box.threshold else (c.R203_B3_IV if box.rule == "203(b)(3)" else c.R203_B3_V,))
         if box.owner != self.participant and not box.threshold:
             cites = (c.R204_C, c.R204_D)
-        self.sink.notices.append(_new(Notice, (f"N{self._notices}", to, sender, box.symbol, kind, at, box.rule,
+        self.sink.notices.append(new_record(Notice, (f"N{self._notices}", to, sender, box.symbol, kind, at, box.rule,
                                                period, tuple([o.id for o in box.obligations]), cites)))
 

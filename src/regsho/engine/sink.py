@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from regsho.core.records import NO_EFFECTS, Decision, Effects, Finding, Notice, Obligation, PreBorrowPeriod
-
-#: ``Effects`` built straight from its five fields (a NamedTuple's generated ``__new__`` is a Python frame)
-_new = tuple.__new__
+from regsho.core.records import (
+    NO_EFFECTS,
+    Decision,
+    Effects,
+    Finding,
+    Notice,
+    Obligation,
+    PreBorrowPeriod,
+    new_record,
+)
 
 
 class Sink:
@@ -23,7 +29,7 @@ class Sink:
         if not (self.decisions or self.obligations or self.periods or self.notices or self.findings):
             return NO_EFFECTS
         d, o, p, n, f = self.decisions, self.obligations, self.periods, self.notices, self.findings
-        out = _new(Effects, (tuple(d) if d else (), tuple(o) if o else (), tuple(p) if p else (),
+        out = new_record(Effects, (tuple(d) if d else (), tuple(o) if o else (), tuple(p) if p else (),
                              tuple(n) if n else (), tuple(f) if f else ()))
         if d:
             d.clear()
