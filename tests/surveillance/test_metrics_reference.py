@@ -33,7 +33,7 @@ def _check(got: pl.DataFrame, want: dict[tuple[str, str, int], dict[str, float]]
             assert a == pytest.approx(b, rel=1e-12, abs=1e-12), (key, col, a, b)
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@pytest.mark.parametrize("engine", ["numba", "polars", "duckdb"])
 @pytest.mark.parametrize("seed", range(12))
 def test_engine_matches_brute_force(engine: str, seed: int) -> None:
     day = DAYS[seed % 2]

@@ -19,7 +19,10 @@ from regsho.calendars.calendar import CalendarRangeError
 from regsho.surveillance.day import DayFrame
 from regsho.surveillance.sql import SUMS
 
-ENGINES: Final = ("polars", "duckdb", "spark")
+ENGINES: Final = ("numba", "polars", "duckdb", "spark")
+
+#: The engine of ``regsho surveil`` and of the benchmark; the others are cross-checks.
+DEFAULT_ENGINE: Final = "numba"
 
 WindowSums = Callable[[DayFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame], pl.DataFrame]
 
@@ -53,6 +56,9 @@ _EMPTY_ORDERS: Final = {"ts": pl.Int64, "end_ts": pl.Int64, "symbol": pl.String,
 
 
 def engine_fn(name: str) -> WindowSums:
+    if name == "numba":
+        from regsho.surveillance.engine_numba import window_sums as numba_sums
+        return numba_sums
     if name == "polars":
         from regsho.surveillance.engine_polars import window_sums
         return window_sums
@@ -65,7 +71,7 @@ def engine_fn(name: str) -> WindowSums:
     raise SurveillanceError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
 
 
-def compute(inp: Inputs, engine: str | WindowSums = "polars") -> Metrics:
+def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
     """Metrics of every (day, symbol, mm_id) in the quotes, trades or customer orders."""
     fn = engine_fn(engine) if isinstance(engine, str) else engine
     tiers = dict(inp.tiers or {})
