@@ -146,3 +146,52 @@ def random_day(seed: int, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, pl.
     ndf = pl.DataFrame(nb, schema={"ts": pl.Int64, "symbol": pl.String, "bid": pl.Float64, "ask": pl.Float64})
     odf = pl.DataFrame(od, schema={"ts": pl.Int64, "end_ts": pl.Int64, "symbol": pl.String, "mm_id": pl.String})
     return qdf, ndf, odf, tiers
+
+
+def reference_review(m: Any) -> Any:
+    """The review row by row: every check on every day and window, in plain Python (the definition the engine's
+    column-wise review must reproduce exactly)."""
+    from regsho.surveillance import findings as fi
+
+    if m.days.height == 0:
+        return fi.Review((), ())
+    lim_cov = {f.day: fi._p("mm.review.min_two_sided_share", f.day) for f in m.frames}
+    covered: dict[tuple[dt.date, str, str], list[str]] = {}
+    for w in m.windows.select("date", "symbol", "mm_id", "two_sided_share", "window_start", "window_end").iter_rows(
+            named=True):
+        if (w["two_sided_share"] or 0.0) >= lim_cov[w["date"]]:
+            covered.setdefault((w["date"], w["symbol"], w["mm_id"]), []).append(
+                f"{fi._hm(w['window_start'])}-{fi._hm(w['window_end'])}")
+    findings: list[Any] = []
+    verdicts: list[Any] = []
+    day_codes: dict[tuple[dt.date, str, str], list[Any]] = {}
+
+    def verdict(r: dict[str, Any], scope: str, own: list[Any], day: tuple[Any, ...]) -> Any:
+        key = (r["date"], r["symbol"], r["mm_id"])
+        codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
+        pct = fi._pct
+        if not codes:
+            reasons = (f"bona fide: two-sided {pct(r['two_sided_share'])}, near the inside bid "
+                       f"{pct(r['bid_near_inside_share'])} / ask {pct(r['ask_near_inside_share'])}, at the band "
+                       f"edge bid {pct(r['bid_band_edge_share'])} / ask {pct(r['ask_band_edge_share'])}, firm "
+                       f"{pct(r['firm_share'])}, displayed {pct(r['displayed_share'])}; no FINRA pattern found")
+            return fi.Verdict(*key, scope, r["window_start"], r["window_end"], True, (), reasons)
+        parts = [f"{f.code}: {fi.PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
+        parts += [f"{f.code} (the day as a whole): {fi.PATTERNS[f.code].meaning}: {f.evidence}" for f in day]
+        return fi.Verdict(*key, scope, r["window_start"], r["window_end"], False, codes,
+                          "not bona fide: " + "; ".join(parts))
+
+    for r in m.days.select(fi._USED).iter_rows(named=True):
+        key = (r["date"], r["symbol"], r["mm_id"])
+        r["covered_windows"] = ", ".join(covered.get(key, []))
+        fs = [fi.Finding(*key, "day", r["window_start"], r["window_end"], code, ev) for code, ev in fi._run(r, "day")]
+        findings.extend(fs)
+        day_codes[key] = fs
+        verdicts.append(verdict(r, "day", fs, ()))
+    for r in m.windows.select(fi._USED_W).iter_rows(named=True):
+        key = (r["date"], r["symbol"], r["mm_id"])
+        fs = [fi.Finding(*key, "window", r["window_start"], r["window_end"], code, ev)
+              for code, ev in fi._run(r, "window")]
+        findings.extend(fs)
+        verdicts.append(verdict(r, "window", fs, tuple(day_codes.get(key, ()))))
+    return fi.Review(tuple(findings), tuple(verdicts))

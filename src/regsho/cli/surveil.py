@@ -39,7 +39,7 @@ def surveil_cmd(
     orders: Annotated[Path | None, typer.Option("--orders", help="The firm's resting customer orders.")] = None,
     tiers: Annotated[Path | None, typer.Option("--tiers", help="symbol,tier file (LULD tier 1 or 2; default 1).")
                      ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
+    engine: Annotated[str, typer.Option("--engine", help="numba (default), polars, duckdb or spark.")] = "numba",
     accounts: Annotated[list[str] | None, typer.Option(
         "--accounts", help="MM_ID=ACCOUNT: also write the window verdicts as mm_verdict scenario events "
                            "(mm_verdicts.yaml) for the gate.")] = None,
@@ -106,7 +106,7 @@ def bench_cmd(
     symbols: Annotated[int, typer.Option("--symbols")] = 100,
     makers: Annotated[int, typer.Option("--makers")] = 20,
     repeat: Annotated[int, typer.Option("--repeat", help="Timed runs (the median is reported).")] = 1,
-    engine: Annotated[str, typer.Option("--engine")] = "polars",
+    engine: Annotated[str, typer.Option("--engine", help="numba (default), polars, duckdb or spark.")] = "numba",
 ) -> None:
     """Quotes/s of the review over one synthetic day, next to the time the same engine takes to scan the files."""
     from regsho.bench.surveillance import run

@@ -294,7 +294,7 @@ def _index(df: pl.DataFrame, keys: list[str], table: pl.DataFrame, id_col: str, 
             inc = gt if inc is None else (gt | ((pl.col(k) == pl.col(k).shift(1)) & inc))
         assert inc is not None
         ok = bool(firsts.select(inc.fill_null(True).all()).item()) and _ordered_within_runs(
-            brk.to_numpy(), _i64(df.get_column("ts")), _i64(df.get_column("seq")))
+            _ro(brk.to_numpy()), _ro(_i64(df.get_column("ts"))), _ro(_i64(df.get_column("seq"))))
         if ok:
             break
         assert attempt == 0
@@ -347,7 +347,7 @@ def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: p
     q, q_lo, q_hi = _index(quotes, ["symbol", "mm_id"], pairs, "gid", ng)
     n, n_lo, n_hi = _index(nbbo, ["symbol"], syms, "sid", ns)
     n_ts, n_bid, n_ask = _i64(n.get_column("ts")), _f64(n.get_column("bid")), _f64(n.get_column("ask"))
-    keep = _changes(n_lo, n_hi, n_bid, n_ask)
+    keep = _changes(_ro(n_lo), _ro(n_hi), _ro(n_bid), _ro(n_ask))
     if not keep.all():
         cs = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(keep, dtype=np.int64)])
         n_ts, n_bid, n_ask, n_lo, n_hi = n_ts[keep], n_bid[keep], n_ask[keep], cs[n_lo], cs[n_hi]

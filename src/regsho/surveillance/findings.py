@@ -221,34 +221,119 @@ _USED_W: Final = (
 _USED: Final = (*_USED_W, "window_coverage", "windows_two_sided", "windows")
 
 
+def _flags(df: pl.DataFrame, scope: str) -> pl.Series:
+    """Whether any check (``CHECKS``) can fire on each row: the same comparisons as the checks, over whole columns,
+    so that only the rows they flag are examined one by one for their evidence."""
+    c = pl.col
+    dates = df.get_column("date").unique().to_list()
+    lims = pl.DataFrame({"date": dates, **{k: [_p(n, d) for d in dates] for k, n in (
+        ("two", "mm.review.min_two_sided_share"), ("strong", "mm.review.one_sided_strong_share"),
+        ("weak", "mm.review.one_sided_weak_share"), ("edge", "mm.review.max_band_edge_share"),
+        ("need", "mm.review.min_order_state_seconds"), ("gap", "mm.review.order_near_gap"),
+        ("firm", "mm.review.min_firm_share"), ("disp", "mm.review.min_displayed_share"),
+        ("cov", "mm.review.min_window_coverage"), ("imb", "mm.review.max_principal_imbalance"),
+        ("qty", "mm.review.min_principal_shares"))}}, schema_overrides={"date": pl.Date})
+    b, a = c("bid_near_inside_share").fill_null(0.0), c("ask_near_inside_share").fill_null(0.0)
+    conds = [
+        c("two_sided_share").fill_null(0.0) < c("two"),
+        (pl.max_horizontal(b, a) >= c("strong")) & (pl.min_horizontal(b, a) <= c("weak")),
+        (c("bid_band_edge_share") > c("edge")).fill_null(False) | (c("ask_band_edge_share") > c("edge")).fill_null(
+            False),
+        (c("holding_seconds") >= c("need")) & (c("not_holding_seconds") >= c("need")) & (
+            c("near_inside_holding_share").fill_null(0.0) - c("near_inside_not_holding_share").fill_null(0.0)
+            >= c("gap")),
+        (c("firm_share") < c("firm")).fill_null(False),
+        (c("displayed_share") < c("disp")).fill_null(False),
+    ]
+    if scope == "day":
+        conds += [
+            c("window_coverage").fill_null(0.0) < c("cov"),
+            (c("principal_qty").fill_null(0.0) >= c("qty")) & (c("principal_imbalance").abs() > c("imb")).fill_null(
+                False),
+        ]
+    # a row the columns cannot decide (a null the checks read as something else) is examined one by one
+    return df.join(lims, on="date", how="left", maintain_order="left").select(
+        pl.any_horizontal(conds).fill_null(True)).to_series()
+
+
+def _hm_col(ns: str) -> pl.Expr:
+    """``_hm`` over a column: the New York HH:MM of nanosecond epoch times."""
+    from regsho.calendars import ET
+
+    return pl.from_epoch(pl.col(ns) // 1_000_000_000 * 1_000_000_000, time_unit="ns").dt.replace_time_zone(
+        "UTC").dt.convert_time_zone(str(ET)).dt.strftime("%H:%M")
+
+
+def _bona_fide_reasons(df: pl.DataFrame) -> list[str]:
+    cols = [df.get_column(x).to_list() for x in (
+        "two_sided_share", "bid_near_inside_share", "ask_near_inside_share", "bid_band_edge_share",
+        "ask_band_edge_share", "firm_share", "displayed_share")]
+    memo: dict[float | None, str] = {}
+
+    def pct(x: float | None) -> str:
+        got = memo.get(x)
+        if got is None:
+            got = memo[x] = _pct(x)
+        return got
+
+    return [f"bona fide: two-sided {pct(t)}, near the inside bid {pct(nb)} / ask {pct(na)}, at the band edge "
+            f"bid {pct(eb)} / ask {pct(ea)}, firm {pct(fm)}, displayed {pct(dp)}; no FINRA pattern found"
+            for t, nb, na, eb, ea, fm, dp in zip(*cols, strict=True)]
+
+
 def review(m: Metrics) -> Review:
-    """17 CFR 242.203(b)(2)(iii); FINRA 2023 and 2024 reports: findings and verdicts from the metrics."""
+    """17 CFR 242.203(b)(2)(iii); FINRA 2023 and 2024 reports: findings and verdicts from the metrics.
+
+    Which rows can show a pattern is decided over whole columns (``_flags``); only those rows run the checks one
+    by one for their evidence, and the verdicts are built column by column."""
     if m.days.height == 0:
         return Review((), ())
-    lim_cov = {f.day: _p("mm.review.min_two_sided_share", f.day) for f in m.frames}
-    covered: dict[tuple[dt.date, str, str], list[str]] = {}
-    for w in m.windows.select("date", "symbol", "mm_id", "two_sided_share", "window_start", "window_end").iter_rows(
-            named=True):
-        if (w["two_sided_share"] or 0.0) >= lim_cov[w["date"]]:
-            covered.setdefault((w["date"], w["symbol"], w["mm_id"]), []).append(
-                f"{_hm(w['window_start'])}-{_hm(w['window_end'])}")
+    keys = ["date", "symbol", "mm_id"]
+    lim = pl.DataFrame({"date": [f.day for f in m.frames],
+                        "lim": [_p("mm.review.min_two_sided_share", f.day) for f in m.frames]})
+    cov = m.windows.select(*keys, "two_sided_share", "window_start", "window_end").join(
+        lim, on="date", how="left", maintain_order="left").filter(
+        pl.col("two_sided_share").fill_null(0.0) >= pl.col("lim")).select(
+        *keys, pl.concat_str(_hm_col("window_start"), pl.lit("-"), _hm_col("window_end")).alias("txt")).group_by(
+        keys, maintain_order=True).agg(covered_windows=pl.col("txt").str.join(", "))
+    days = m.days.select(_USED).join(cov, on=keys, how="left", maintain_order="left").with_columns(
+        pl.col("covered_windows").fill_null(""))
+    wins = m.windows.select(_USED_W)
     findings: list[Finding] = []
     verdicts: list[Verdict] = []
     day_codes: dict[tuple[dt.date, str, str], list[Finding]] = {}
-    for r in m.days.select(_USED).iter_rows(named=True):
+    flagged = days.filter(_flags(days, "day"))
+    for r in flagged.iter_rows(named=True):
         key = (r["date"], r["symbol"], r["mm_id"])
-        r["covered_windows"] = ", ".join(covered.get(key, []))
         got = _run(r, "day")
-        fs = [Finding(*key, "day", r["window_start"], r["window_end"], code, ev) for code, ev in got]
-        findings.extend(fs)
-        day_codes[key] = fs
-        verdicts.append(_verdict(r, "day", fs, ()))
-    for r in m.windows.select(_USED_W).iter_rows(named=True):
+        if got:
+            day_codes[key] = [Finding(*key, "day", r["window_start"], r["window_end"], code, ev) for code, ev in got]
+    win_codes: dict[int, list[Finding]] = {}
+    wflag = _flags(wins, "window")
+    for i, r in zip(wflag.arg_true().to_list(), wins.filter(wflag).iter_rows(named=True), strict=True):
         key = (r["date"], r["symbol"], r["mm_id"])
         got = _run(r, "window")
-        fs = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
-        findings.extend(fs)
-        verdicts.append(_verdict(r, "window", fs, tuple(day_codes.get(key, ()))))
+        if got:
+            win_codes[i] = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
+    for scope, df, own_of in (("day", days, None), ("window", wins, win_codes)):
+        cols = [df.get_column(x).to_list() for x in ("date", "symbol", "mm_id", "window_start", "window_end")]
+        good = _bona_fide_reasons(df)
+        for i, (d, sym, mm, st, en) in enumerate(zip(*cols, strict=True)):
+            key = (d, sym, mm)
+            if own_of is None:
+                own = day_codes.get(key, [])
+                day: list[Finding] = []
+            else:
+                own = own_of.get(i, [])
+                day = day_codes.get(key, [])
+            findings.extend(own)
+            if not own and not day:
+                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), good[i]))
+                continue
+            codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
+            parts = [f"{f.code}: {PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
+            parts += [f"{f.code} (the day as a whole): {PATTERNS[f.code].meaning}: {f.evidence}" for f in day]
+            verdicts.append(Verdict(d, sym, mm, scope, st, en, False, codes, "not bona fide: " + "; ".join(parts)))
     return Review(tuple(findings), tuple(verdicts))
 
 
@@ -259,21 +344,6 @@ def _run(r: dict[str, Any], scope: str) -> list[tuple[str, str]]:
         if got is not None:
             out.append(got)
     return out
-
-
-def _verdict(r: dict[str, Any], scope: str, own: list[Finding], day: tuple[Finding, ...]) -> Verdict:
-    key = (r["date"], r["symbol"], r["mm_id"])
-    codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
-    if not codes:
-        reasons = (f"bona fide: two-sided {_pct(r['two_sided_share'])}, near the inside bid "
-                   f"{_pct(r['bid_near_inside_share'])} / ask {_pct(r['ask_near_inside_share'])}, at the band edge "
-                   f"bid {_pct(r['bid_band_edge_share'])} / ask {_pct(r['ask_band_edge_share'])}, firm "
-                   f"{_pct(r['firm_share'])}, displayed {_pct(r['displayed_share'])}; no FINRA pattern found")
-        return Verdict(*key, scope, r["window_start"], r["window_end"], True, (), reasons)
-    parts = [f"{f.code}: {PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
-    parts += [f"{f.code} (the day as a whole): {PATTERNS[f.code].meaning}: {f.evidence}" for f in day]
-    return Verdict(*key, scope, r["window_start"], r["window_end"], False, codes,
-                   "not bona fide: " + "; ".join(parts))
 
 
 def findings_table(rv: Review) -> pl.DataFrame:
