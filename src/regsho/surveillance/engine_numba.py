@@ -265,48 +265,55 @@ def _changes(lo: Any, hi: Any, bid: Any, ask: Any) -> Any:  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
-def _ordered_within_runs(brk: Any, ts: Any, seq: Any) -> bool:  # pragma: no cover - compiled
-    """Whether (ts, seq) never decreases inside a run (``brk`` marks each run's first row)."""
-    for i in range(1, ts.shape[0]):
-        if not brk[i] and (ts[i] < ts[i - 1] or (ts[i] == ts[i - 1] and seq[i] < seq[i - 1])):
-            return False
+def _ordered_within_runs(lo: Any, hi: Any, ts: Any, seq: Any) -> bool:  # pragma: no cover - compiled
+    """Whether (ts, seq) never decreases inside each run [lo, hi)."""
+    for r in range(lo.shape[0]):
+        for i in range(lo[r] + 1, hi[r]):
+            if ts[i] < ts[i - 1] or (ts[i] == ts[i - 1] and seq[i] < seq[i - 1]):
+                return False
     return True
 
 
-def _index(df: pl.DataFrame, keys: list[str], table: pl.DataFrame, id_col: str, n_ids: int
-           ) -> tuple[pl.DataFrame, _I, _I]:
-    """``df`` sorted by ``keys``, ts, seq (sorted here only when it is not), and for each id of ``table`` (keys ->
-    id_col, 0..n_ids-1) the first and past-the-last row of its run; a key missing from ``table`` is skipped and an
-    id with no rows has an empty run. The order check is one pass: runs of equal keys, their keys strictly
-    increasing, (ts, seq) never decreasing inside them."""
-    lo = np.zeros(n_ids, dtype=np.int64)
-    hi = np.zeros(n_ids, dtype=np.int64)
+def _runs(df: pl.DataFrame, keys: list[str], table: pl.DataFrame) -> tuple[_I, _I] | None:
+    """For each row of ``table`` (sorted by ``keys``), the first and past-the-last row of its run in ``df``, found
+    by binary search, if ``df`` is sorted by ``keys``, ts, seq as far as those runs are concerned: the first key
+    sorted throughout, the second inside each run of the first, (ts, seq) inside each run; else None."""
+    first = df.get_column(keys[0])
+    if not first.is_sorted():
+        return None
+    tk = table.get_column(keys[0])
+    lo = first.search_sorted(tk, "left").cast(pl.Int64).to_numpy().copy()
+    hi = first.search_sorted(tk, "right").cast(pl.Int64).to_numpy().copy()
+    if len(keys) == 2:
+        second = df.get_column(keys[1])
+        tv = table.get_column(keys[1])
+        # the rows of table are sorted: each value of the first key is one run of them
+        brk = np.flatnonzero(np.append(True, (tk != tk.shift(1)).fill_null(True).to_numpy()[1:]))
+        for j, a in enumerate(brk):
+            b = brk[j + 1] if j + 1 < brk.size else tk.len()
+            s0, s1 = int(lo[a]), int(hi[a])
+            part = second.slice(s0, s1 - s0)
+            if not part.is_sorted():
+                return None
+            vals = tv.slice(int(a), int(b - a))
+            lo[a:b] = s0 + part.search_sorted(vals, "left").cast(pl.Int64).to_numpy()
+            hi[a:b] = s0 + part.search_sorted(vals, "right").cast(pl.Int64).to_numpy()
+    ok = _ordered_within_runs(_ro(lo), _ro(hi), _ro(_i64(df.get_column("ts"))), _ro(_i64(df.get_column("seq"))))
+    return (lo, hi) if ok else None
+
+
+def _index(df: pl.DataFrame, keys: list[str], table: pl.DataFrame) -> tuple[pl.DataFrame, _I, _I]:
+    """``df`` sorted by ``keys``, ts, seq (sorted here only when it is not) and each row of ``table``'s run in it.
+    Checking the order costs a comparison per row; the runs are then found by binary search."""
     if df.height == 0:
-        return df, lo, hi
-    for attempt in range(2):
-        brk = df.select(pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True)
-                        ).to_series()
-        starts = brk.arg_true()
-        firsts = df.select(keys).gather(starts)
-        inc: pl.Expr | None = None
-        for k in reversed(keys):
-            gt = pl.col(k) > pl.col(k).shift(1)
-            inc = gt if inc is None else (gt | ((pl.col(k) == pl.col(k).shift(1)) & inc))
-        assert inc is not None
-        ok = bool(firsts.select(inc.fill_null(True).all()).item()) and _ordered_within_runs(
-            _ro(brk.to_numpy()), _ro(_i64(df.get_column("ts"))), _ro(_i64(df.get_column("seq"))))
-        if ok:
-            break
-        assert attempt == 0
+        z = np.zeros(table.height, dtype=np.int64)
+        return df, z, z.copy()
+    got = _runs(df, keys, table)
+    if got is None:
         df = df.sort([*keys, "ts", "seq"], maintain_order=True)
-    ids = firsts.join(table.select(*keys, id_col), on=keys, how="left", maintain_order="left").get_column(id_col)
-    st = starts.cast(pl.Int64).to_numpy()
-    en = np.append(st[1:], df.height)
-    known = ids.is_not_null().to_numpy()
-    g = ids.filter(ids.is_not_null()).cast(pl.Int64).to_numpy()
-    lo[g] = st[known]
-    hi[g] = en[known]
-    return df, lo, hi
+        got = _runs(df, keys, table)
+        assert got is not None
+    return df, got[0], got[1]
 
 
 def _ro(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -323,7 +330,8 @@ def _offsets(ids: _I, n: int) -> _I:
 
 
 def _f64(s: pl.Series) -> _F:
-    return s.cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
+    s = s.cast(pl.Float64)
+    return (s.fill_null(np.nan) if s.null_count() else s).to_numpy().astype(np.float64, copy=False)
 
 
 def _bool(s: pl.Series) -> npt.NDArray[np.bool_]:
@@ -343,9 +351,9 @@ def window_sums(f: DayFrame, quotes: pl.DataFrame, nbbo: pl.DataFrame, orders: p
     o, c = f.open, f.close
     pairs = _pairs(pairs)
     syms = pairs.select("symbol", "sid").unique(maintain_order=True)
-    ng, ns, nw = pairs.height, syms.height, len(f.window_starts())
-    q, q_lo, q_hi = _index(quotes, ["symbol", "mm_id"], pairs, "gid", ng)
-    n, n_lo, n_hi = _index(nbbo, ["symbol"], syms, "sid", ns)
+    ng, nw = pairs.height, len(f.window_starts())
+    q, q_lo, q_hi = _index(quotes, ["symbol", "mm_id"], pairs)
+    n, n_lo, n_hi = _index(nbbo, ["symbol"], syms)
     n_ts, n_bid, n_ask = _i64(n.get_column("ts")), _f64(n.get_column("bid")), _f64(n.get_column("ask"))
     keep = _changes(_ro(n_lo), _ro(n_hi), _ro(n_bid), _ro(n_ask))
     if not keep.all():
@@ -381,3 +389,11 @@ def warm_up() -> float:
     od = pl.DataFrame(schema={"symbol": pl.String, "mm_id": pl.String, "ts": pl.Int64, "end_ts": pl.Int64})
     window_sums(f, q, n, od, pl.DataFrame({"symbol": ["A"], "mm_id": ["M"], "tier1": [True]}))
     return time.perf_counter() - t0
+
+
+def cache_stats() -> tuple[int, int]:
+    """(cache hits, cache misses) of the kernels in this process: a miss is a compilation."""
+    kernels = (_kernel, _pair, _changes, _ordered_within_runs)
+    hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
+    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)
+    return int(hits), int(misses)

@@ -265,19 +265,12 @@ def _hm_col(ns: str) -> pl.Expr:
 
 
 def _bona_fide_reasons(df: pl.DataFrame) -> list[str]:
-    cols = [df.get_column(x).to_list() for x in (
+    """The reasons of a bona fide verdict for every row (``_pct`` of each figure, column by column)."""
+    cols = [["n/a" if x is None else f"{100 * x:.1f}%" for x in df.get_column(name).to_list()] for name in (
         "two_sided_share", "bid_near_inside_share", "ask_near_inside_share", "bid_band_edge_share",
         "ask_band_edge_share", "firm_share", "displayed_share")]
-    memo: dict[float | None, str] = {}
-
-    def pct(x: float | None) -> str:
-        got = memo.get(x)
-        if got is None:
-            got = memo[x] = _pct(x)
-        return got
-
-    return [f"bona fide: two-sided {pct(t)}, near the inside bid {pct(nb)} / ask {pct(na)}, at the band edge "
-            f"bid {pct(eb)} / ask {pct(ea)}, firm {pct(fm)}, displayed {pct(dp)}; no FINRA pattern found"
+    return [f"bona fide: two-sided {t}, near the inside bid {nb} / ask {na}, at the band edge "
+            f"bid {eb} / ask {ea}, firm {fm}, displayed {dp}; no FINRA pattern found"
             for t, nb, na, eb, ea, fm, dp in zip(*cols, strict=True)]
 
 

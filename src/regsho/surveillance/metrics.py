@@ -82,7 +82,7 @@ def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
     pair_src = [quotes.select("day", "symbol", "mm_id"), orders.select("day", "symbol", "mm_id")]
     if trades is not None:
         pair_src.append(trades.select("day", "symbol", "mm_id"))
-    all_pairs = pl.concat(pair_src).unique()
+    all_pairs = pl.concat([_pairs_of(x) for x in pair_src]).unique()
     days = sorted(all_pairs.get_column("day").unique().to_list())
     frames: list[DayFrame] = []
     out: list[pl.DataFrame] = []
@@ -94,10 +94,11 @@ def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
         frames.append(f)
         pairs = all_pairs.filter(pl.col("day") == d).select("symbol", "mm_id").sort("symbol", "mm_id")
         pairs = pairs.with_columns(tier1=pl.col("symbol").replace_strict(tiers, default=1, return_dtype=pl.Int64) == 1)
-        qd = quotes.filter(pl.col("day") == d).select("symbol", "mm_id", "ts", "seq", "bid", "ask", "displayed", "firm")
-        nd = nbbo.filter(pl.col("ts") < f.close).filter(pl.col("ts") >= f.open - 86_400_000_000_000).select(
-            "symbol", "ts", "seq", "bid", "ask")
-        od = orders.filter(pl.col("day") == d).select("symbol", "mm_id", "ts", "end_ts")
+        qd = (quotes if len(days) == 1 else quotes.filter(pl.col("day") == d)).select(
+            "symbol", "mm_id", "ts", "seq", "bid", "ask", "displayed", "firm")
+        nd = _between(nbbo, f.open - 86_400_000_000_000, f.close).select("symbol", "ts", "seq", "bid", "ask")
+        od = (orders if len(days) == 1 else orders.filter(pl.col("day") == d)).select("symbol", "mm_id", "ts",
+                                                                                          "end_ts")
         s = fn(f, qd, nd, od, pairs)
         out.append(s.with_columns(date=pl.lit(d), w=pl.col("w").cast(pl.Int64)))
     sums = pl.concat(out) if out else pl.DataFrame()
@@ -105,6 +106,33 @@ def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
         sums = sums.select("date", "symbol", "mm_id", "w", *[pl.col(c).cast(pl.Float64) for c in SUMS]).sort(
             "date", "symbol", "mm_id", "w")
     return _finish(sums, tuple(frames), trades)
+
+
+def _runs_of(df: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``df`` that differ from the row before: the same distinct rows, and on sorted input a few
+    thousand instead of millions to hash."""
+    if df.height < 2:
+        return df
+    return df.filter(pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in df.columns]).fill_null(True))
+
+
+def _pairs_of(df: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (day, symbol, mm_id) of ``df`` (after ``_runs_of``; the day compared only if there are two)."""
+    if df.height and df.get_column("day").min() == df.get_column("day").max():
+        return _runs_of(df.select("symbol", "mm_id")).select(pl.lit(df.get_column("day")[0]).alias("day"), "symbol",
+                                                             "mm_id")
+    return _runs_of(df)
+
+
+def _between(df: pl.DataFrame, lo: int, hi: int) -> pl.DataFrame:
+    """Rows with ``lo <= ts < hi`` (the frame itself when every row is)."""
+    if df.height == 0:
+        return df
+    t_lo, t_hi = df.get_column("ts").min(), df.get_column("ts").max()
+    assert isinstance(t_lo, int) and isinstance(t_hi, int)
+    if lo <= t_lo and t_hi < hi:
+        return df
+    return df.filter((pl.col("ts") >= lo) & (pl.col("ts") < hi))
 
 
 def _ratio(a: pl.Expr, b: pl.Expr) -> pl.Expr:
