@@ -264,14 +264,14 @@ def _hm_col(ns: str) -> pl.Expr:
         "UTC").dt.convert_time_zone(str(ET)).dt.strftime("%H:%M")
 
 
-def _bona_fide_reasons(df: pl.DataFrame) -> list[str]:
-    """The reasons of a bona fide verdict for every row (``_pct`` of each figure, column by column)."""
-    cols = [["n/a" if x is None else f"{100 * x:.1f}%" for x in df.get_column(name).to_list()] for name in (
-        "two_sided_share", "bid_near_inside_share", "ask_near_inside_share", "bid_band_edge_share",
-        "ask_band_edge_share", "firm_share", "displayed_share")]
-    return [f"bona fide: two-sided {t}, near the inside bid {nb} / ask {na}, at the band edge "
-            f"bid {eb} / ask {ea}, firm {fm}, displayed {dp}; no FINRA pattern found"
-            for t, nb, na, eb, ea, fm, dp in zip(*cols, strict=True)]
+_GOOD_FIGURES: Final = ("two_sided_share", "bid_near_inside_share", "ask_near_inside_share", "bid_band_edge_share",
+                         "ask_band_edge_share", "firm_share", "displayed_share")
+
+
+def _bona_fide_reason(t: float | None, nb: float | None, na: float | None, eb: float | None, ea: float | None,
+                      fm: float | None, dp: float | None) -> str:
+    return (f"bona fide: two-sided {_pct(t)}, near the inside bid {_pct(nb)} / ask {_pct(na)}, at the band edge "
+            f"bid {_pct(eb)} / ask {_pct(ea)}, firm {_pct(fm)}, displayed {_pct(dp)}; no FINRA pattern found")
 
 
 def review(m: Metrics) -> Review:
@@ -310,7 +310,7 @@ def review(m: Metrics) -> Review:
             win_codes[i] = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
     for scope, df, own_of in (("day", days, None), ("window", wins, win_codes)):
         cols = [df.get_column(x).to_list() for x in ("date", "symbol", "mm_id", "window_start", "window_end")]
-        good = _bona_fide_reasons(df)
+        figs = [df.get_column(x).to_list() for x in _GOOD_FIGURES]
         for i, (d, sym, mm, st, en) in enumerate(zip(*cols, strict=True)):
             key = (d, sym, mm)
             if own_of is None:
@@ -321,7 +321,8 @@ def review(m: Metrics) -> Review:
                 day = day_codes.get(key, [])
             findings.extend(own)
             if not own and not day:
-                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), good[i]))
+                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), _bona_fide_reason(
+                    figs[0][i], figs[1][i], figs[2][i], figs[3][i], figs[4][i], figs[5][i], figs[6][i])))
                 continue
             codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
             parts = [f"{f.code}: {PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
