@@ -44,6 +44,9 @@ def _pair(out: Any, row0: int, o: int, c: int, window: int, edge_open: int, edge
           q_ts: Any, q_bid: Any, q_ask: Any, q_disp: Any, q_firm: Any, qi: int, qe: int,
           n_ts: Any, n_bid: Any, n_ask: Any, ni: int, ne: int,
           e_t: Any, e_held: Any, ei: int, ee: int) -> None:  # pragma: no cover - compiled
+    """Add the sums of one pair to its rows of ``out`` (``row0`` is its first window): its quotes are rows
+    [qi, qe), its symbol's NBBO changes [ni, ne), its held-order counts [ei, ee). The next point other than an NBBO
+    change (``lim``) is kept, so a stretch cut only by the NBBO costs one comparison of stream heads."""
     dp1, dl1, dp1e, dl1e, dp2, dl2, dp2s, dl2s, sub = (band[0], band[1], band[2], band[3], band[4], band[5],
                                                        band[6], band[7], band[8])
     bid = np.nan
