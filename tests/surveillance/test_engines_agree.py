@@ -50,8 +50,7 @@ def test_review_on_edge_heavy_days_matches_the_row_loop(seed: int) -> None:
 def test_ny_days_matches_the_time_zone_conversion() -> None:
     import random
 
-    from regsho.adapters.quotes import ny_day
-    from regsho.surveillance.day import ny_days
+    from regsho.adapters.quotes import ny_day, ny_days
 
     rnd = random.Random(4)
     hour = 3_600_000_000_000

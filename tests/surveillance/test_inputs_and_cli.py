@@ -50,6 +50,42 @@ def test_empty_side_is_no_quote(tmp_path: Path) -> None:
     assert q.get_column("day").to_list() == [dt.date(2012, 6, 21)] * 2
 
 
+def _quotes_parquet(tmp: Path, n: int, **cols: list[object]) -> Path:
+    base: dict[str, list[object]] = {
+        "ts": [1_340_285_400_000_000_000 + i for i in range(n)], "symbol": ["AMZN"] * n, "mm_id": ["MM1"] * n,
+        "bid": [223.1] * n, "ask": [223.2] * n, "bid_size": [100] * n, "ask_size": [100] * n,
+        "venue": ["NASDAQ"] * n, "displayed": [True] * n, "firm": [True] * n}
+    base.update(cols)
+    p = tmp / "q.parquet"
+    pl.DataFrame(base).write_parquet(p)
+    return p
+
+
+def test_text_columns_stripped_and_checked_whether_few_or_many_distinct_values(tmp_path: Path) -> None:
+    n = 10
+    # few distinct values (checked on the distinct values) and one value per row (checked row by row)
+    for venues in (["NASDAQ"] * (n - 1) + [" NASDAQ\t"], [f" V{i} " for i in range(n)]):
+        q = read_quotes(_quotes_parquet(tmp_path, n, venue=venues))
+        assert all(v == v.strip() for v in q.get_column("venue").to_list())
+    clean = read_quotes(_quotes_parquet(tmp_path, n))
+    assert clean.get_column("venue").to_list() == ["NASDAQ"] * n
+    for blank in ("", "  "):
+        with pytest.raises(InputError, match=r"row 4: column 'mm_id': a value is required"):
+            read_quotes(_quotes_parquet(tmp_path, n, mm_id=["MM1"] * 3 + [blank] + ["MM1"] * (n - 4)))
+
+
+def test_integer_sizes_checked_for_sign_and_presence(tmp_path: Path) -> None:
+    n = 5
+    with pytest.raises(InputError, match=r"row 3: column 'ask_size': must be a positive whole number of shares"):
+        read_quotes(_quotes_parquet(tmp_path, n, ask_size=[100, 100, 0, 100, 100]))
+    with pytest.raises(InputError, match=r"row 2: column 'bid_size': a size is required when bid is quoted"):
+        read_quotes(_quotes_parquet(tmp_path, n, bid_size=[100, None, 100, 100, 100]))
+    q = read_quotes(_quotes_parquet(tmp_path, n, bid=[223.1, None, 223.1, 223.1, 223.1],
+                                    bid_size=[100, None, 100, 100, 100]))
+    assert q.get_column("bid_size").to_list() == [100, None, 100, 100, 100]
+    assert q.get_column("bid_size").dtype == pl.Int64
+
+
 def test_missing_column_and_other_tables(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="missing column 'firm'"):
         read_quotes(_w(tmp_path, "q.csv", HEAD.replace(",firm", "") + "x\n"))

@@ -92,7 +92,33 @@ def _is_empty(s: pl.Series) -> pl.Series:
     return s.is_null()
 
 
+def _stripped(s: pl.Series) -> pl.Series:
+    """Text without surrounding blanks: the column itself (no copy) when no value has any, the common case. A
+    column of few distinct values (symbols, market makers, venues) is checked on its distinct values only."""
+    u = s.unique()
+    if u.len() <= s.len() // 2:
+        ut = u.str.strip_chars()
+        if ut.equals(u, null_equal=True):
+            return s
+    txt = s.str.strip_chars()
+    return s if txt.equals(s, null_equal=True) else txt
+
+
 def _parse(path: Path, s: pl.Series, col: Column, csv: bool) -> pl.Series:
+    if col.kind == "str" and s.dtype == pl.String:  # the common case: one pass to strip, one to find empties
+        txt = _stripped(s)
+        empty = txt.is_null() | (txt.str.len_bytes() == 0)
+        if not col.nullable:
+            _fail(path, empty, s, col.name, "a value is required", csv)
+            return txt.alias(col.name)
+        return txt.set(empty, None).alias(col.name) if empty.any() else txt.alias(col.name)
+    if col.kind == "qty" and s.dtype.is_integer():  # whole numbers already: only the sign to check
+        empty = s.is_null()
+        if not col.nullable:
+            _fail(path, empty, s, col.name, "a value is required", csv)
+        _fail(path, ~empty & ~(s > 0).fill_null(False), s, col.name, "must be a positive whole number of shares",
+              csv)
+        return s.cast(pl.Int64).alias(col.name)
     empty = _is_empty(s)
     if not col.nullable:
         _fail(path, empty, s, col.name, "a value is required", csv)
@@ -169,12 +195,41 @@ def read_table(path: str | Path, columns: Sequence[Column],
     df = pl.DataFrame(parsed)
     if check is not None:
         check(p, df, csv)
-    return df.with_columns(day=ny_day(pl.col("ts")))
+    return df.with_columns(ny_days(df.get_column("ts")).alias("day"))
 
 
 def ny_day(ts: pl.Expr) -> pl.Expr:
-    """The New York calendar date of nanosecond epoch times."""
+    """The New York calendar date of nanosecond epoch times, converted row by row (see ``ny_days``)."""
     return pl.from_epoch(ts, time_unit="ns").dt.replace_time_zone("UTC").dt.convert_time_zone(NY).dt.date()
+
+
+_HOUR: Final = 3_600_000_000_000
+#: Hours spanned up to which the dates are looked up per hour (about 228 years); beyond, converted row by row.
+_MAX_HOURS: Final = 2_000_000
+
+
+def _dates_by_row(ts: pl.Series) -> pl.Series:
+    return pl.select(ny_day(pl.lit(ts))).to_series()
+
+
+def ny_days(ts: pl.Series) -> pl.Series:
+    """The New York calendar date of nanosecond epoch times (``day``), as ``ny_day`` gives it, at the cost of two
+    integer passes: since 1970 every offset of America/New_York is a whole number of hours and every change of
+    offset falls on a whole UTC hour, so all times of one UTC hour share one New York date. The date of each hour
+    spanned is converted once and looked up; times before 1970, nulls or a span of more than ``_MAX_HOURS`` hours
+    are converted row by row."""
+    name = ts.name or "day"
+    if ts.len() == 0 or ts.null_count():
+        return _dates_by_row(ts).alias(name)
+    lo, hi = ts.min(), ts.max()
+    assert isinstance(lo, int) and isinstance(hi, int)
+    if lo < 0 or hi // _HOUR - lo // _HOUR >= _MAX_HOURS:
+        return _dates_by_row(ts).alias(name)
+    first = lo // _HOUR
+    table = _dates_by_row(pl.int_range(first, hi // _HOUR + 1, eager=True, dtype=pl.Int64) * _HOUR)
+    if table.first() == table.last():  # one date throughout (dates only increase)
+        return pl.repeat(table.first(), ts.len(), dtype=pl.Date, eager=True).alias(name)
+    return table.gather(ts // _HOUR - first).alias(name)
 
 
 def _check_quotes(p: Path, df: pl.DataFrame, csv: bool) -> None:

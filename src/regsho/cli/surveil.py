@@ -107,10 +107,9 @@ def bench_cmd(
     makers: Annotated[int, typer.Option("--makers")] = 20,
     repeat: Annotated[int, typer.Option("--repeat", help="Timed runs (the median is reported).")] = 3,
     engine: Annotated[str, typer.Option("--engine", help="numba (default), polars, duckdb or spark.")] = "numba",
-    validate: Annotated[bool, typer.Option(help="Also time the validating readers of `regsho surveil`.")] = True,
 ) -> None:
     """Quotes/s of the review over one synthetic day, next to the time the same engine takes to scan the files."""
     from regsho.bench.surveillance import run
 
-    for line in run(quotes, symbols, makers, repeat, engine, validate):
+    for line in run(quotes, symbols, makers, repeat, engine):
         out.print(line, highlight=False, markup=False)

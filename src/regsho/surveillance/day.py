@@ -7,15 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import polars as pl
-
-from regsho.calendars import ET, regular_hours
+from regsho.calendars import regular_hours
 from regsho.law import params
 
 _NS = 1_000_000_000
-_HOUR = 3600 * _NS
-#: Hours spanned up to which the dates are looked up per hour (about 228 years); beyond, converted row by row.
-_MAX_HOURS = 2_000_000
 
 
 def _f(name: str, on: dt.date) -> float:
@@ -90,28 +85,3 @@ class DayFrame:
         if ref < self.sub_dollar:
             return self.dp2s, self.dl2s
         return self.dp2, self.dl2
-
-
-def _dates_by_row(ts: pl.Series) -> pl.Series:
-    return pl.select(pl.from_epoch(pl.lit(ts), time_unit="ns").dt.replace_time_zone("UTC").dt.convert_time_zone(
-        str(ET)).dt.date()).to_series()
-
-
-def ny_days(ts: pl.Series) -> pl.Series:
-    """The New York calendar date of nanosecond epoch times (``day``), as ``regsho.adapters.quotes.ny_day`` gives
-    it, at the cost of two integer passes: since 1970 every offset of America/New_York is a whole number of hours
-    and every change of offset falls on a whole UTC hour, so all times of one UTC hour share one New York date. The
-    date of each hour spanned is converted once and looked up; times before 1970, nulls or a span of more than
-    ``_MAX_HOURS`` hours are converted row by row."""
-    name = ts.name or "day"
-    if ts.len() == 0 or ts.null_count():
-        return _dates_by_row(ts).alias(name)
-    lo, hi = ts.min(), ts.max()
-    assert isinstance(lo, int) and isinstance(hi, int)
-    if lo < 0 or hi // _HOUR - lo // _HOUR >= _MAX_HOURS:
-        return _dates_by_row(ts).alias(name)
-    first = lo // _HOUR
-    table = _dates_by_row(pl.int_range(first, hi // _HOUR + 1, eager=True, dtype=pl.Int64) * _HOUR)
-    if table.first() == table.last():  # one date throughout (dates only increase)
-        return pl.repeat(table.first(), ts.len(), dtype=pl.Date, eager=True).alias(name)
-    return table.gather(ts // _HOUR - first).alias(name)
