@@ -465,6 +465,7 @@ class LiveBook:
             self._task = None
         if self.failed is None and self._since_snapshot:
             await asyncio.get_running_loop().run_in_executor(self._pool, self._snapshot_sync)
+        await asyncio.get_running_loop().run_in_executor(self._pool, self.live.release)
         self._pool.shutdown(wait=True)
 
     # -- reading -----------------------------------------------------------------------------------------
