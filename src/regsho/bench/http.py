@@ -352,4 +352,9 @@ def _render(results: list[Stats], info: dict[str, Any], rate: float, console: Co
                       f"{b.get('records')} records written by the live writer; processor time applying events "
                       f"{b.get('apply_cpu_seconds')} s (event loop), writing batches {b.get('write_cpu_seconds')} s "
                       f"(store thread)")
+        commits, wall = b.get("batches") or 0, b.get("write_seconds")
+        if commits and wall is not None:
+            console.print(f"book {name}: a commit took {wall / commits * 1000:.2f} ms of wall time on average "
+                          f"({b.get('write_cpu_seconds', 0) / commits * 1000:.2f} ms of processor time), "
+                          f"{b.get('records', 0) / commits:.1f} records a commit")
     console.print(f"server process: {info.get('process_cpu_seconds')} s of processor time in all")

@@ -503,7 +503,8 @@ def _routes(app: FastAPI) -> None:
             "load_seconds": round(b.loaded.seconds, 3) if b.loaded else None,
             "load_cpu_seconds": round(b.loaded.cpu_seconds, 3) if b.loaded else None, "batches": b.batches,
             "records": b.committed, "apply_cpu_seconds": round(b.apply_cpu, 3),
-            "write_cpu_seconds": round(b.write_cpu, 3)} for n, b in svc.books.items()}})
+            "write_cpu_seconds": round(b.write_cpu, 3), "write_seconds": round(b.write_wall, 3)}
+            for n, b in svc.books.items()}})
 
     # -- books -------------------------------------------------------------------------------------------
 

@@ -438,6 +438,8 @@ class LiveBook:
         #: processor seconds spent applying events (event loop) and writing batches (store thread)
         self.apply_cpu = 0.0
         self.write_cpu = 0.0
+        #: wall seconds the store thread spent writing batches (lock, statements, commit and its sync)
+        self.write_wall = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -628,10 +630,11 @@ class LiveBook:
         if self._poisoned is not None:
             raise StoreError(f"an earlier batch was not recorded ({self._poisoned})")
         assert self._tail is not None
-        t0 = time.thread_time()
+        t0, w0 = time.thread_time(), time.perf_counter()
         try:
             appended = self.live.append(self.name, self._tail, records, answers)
             self.write_cpu += time.thread_time() - t0
+            self.write_wall += time.perf_counter() - w0
         except Exception as e:
             self._poisoned = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
             raise
