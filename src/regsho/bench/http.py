@@ -48,6 +48,14 @@ class Stats:
     errors: int
     seconds: float
     latencies: list[float]
+    #: the server process's processor time (all its threads) over the run, seconds
+    server_cpu: float = float("nan")
+
+    @property
+    def cpu_us(self) -> float:
+        """Server processor time per answered request, microseconds: on a shared machine, where requests/s move
+        with what else runs, the cost of a request to the server itself."""
+        return self.server_cpu / self.ok * 1e6 if self.ok else float("nan")
 
     @property
     def rate(self) -> float:
@@ -173,6 +181,22 @@ async def _drive(host: str, port: int, make: Callable[[int], bytes], label: str,
                  counts["err"], elapsed, lat)
 
 
+def _process_cpu(pid: int) -> Callable[[], float]:
+    """The processor time (user and system, all threads) process ``pid`` has used so far, in seconds, read from
+    ``/proc`` (NaN where there is none)."""
+    path = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def read() -> float:
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+
+    return read
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -270,13 +294,18 @@ def run(rate: float, seconds: float, connections: int, console: Console, db: str
 
         results: list[Stats] = []
 
+        loop_cpu = _process_cpu(proc.pid)
+
         async def go() -> None:
             for label, make, r in (("empty", empty, None), ("check", check, None),
                                    ("empty", empty, rate), ("check", check, rate)):
                 phase[0] += 1
                 await _drive("127.0.0.1", port, make, label, 1.0, connections, r)  # warm-up
                 phase[0] += 1
-                results.append(await _drive("127.0.0.1", port, make, label, seconds, connections, r))
+                c0 = loop_cpu()
+                s = await _drive("127.0.0.1", port, make, label, seconds, connections, r)
+                s.server_cpu = loop_cpu() - c0
+                results.append(s)
 
         try:
             import uvloop
@@ -298,18 +327,23 @@ def run(rate: float, seconds: float, connections: int, console: Console, db: str
 def _render(results: list[Stats], info: dict[str, Any], rate: float, console: Console) -> None:
     t = Table(title="regsho bench http: POST /v1/orders/check next to GET /v1/empty, same server, same run",
               title_justify="left")
-    for col in ("endpoint", "load", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"):
+    for col in ("endpoint", "load", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "server cpu us/req"):
         t.add_column(col, justify="right" if col not in ("endpoint", "load") else "left")
     for s in results:
         load = "capacity (closed loop)" if s.target is None else f"fixed {s.target:,.0f}/s (open loop)"
         t.add_row(s.label, load, f"{s.rate:,.0f}", f"{s.pct(0.5):.2f}", f"{s.pct(0.99):.2f}",
-                  f"{s.pct(0.999):.2f}", str(s.errors))
+                  f"{s.pct(0.999):.2f}", str(s.errors), f"{s.cpu_us:,.0f}")
     console.print(t)
     cap = {s.label: s for s in results if s.target is None}
     fixed = {s.label: s for s in results if s.target is not None}
     ratio = cap["check"].rate / cap["empty"].rate if cap["empty"].rate else float("nan")
     console.print(f"durable checks/s (capacity): {cap['check'].rate:,.0f}  (target >= 20,000)")
     console.print(f"check / empty capacity: {ratio:.0%}  (target >= 60%)")
+    cpu_ratio = cap["empty"].cpu_us / cap["check"].cpu_us if cap["check"].cpu_us else float("nan")
+    console.print(f"server processor time a request (capacity runs): empty {cap['empty'].cpu_us:,.0f} us, check "
+                  f"{cap['check'].cpu_us:,.0f} us: the check costs the server {1 / cpu_ratio:.1f}x the empty "
+                  f"route, so a server bound by its own processor serves checks at about {cpu_ratio:.0%} of the "
+                  f"empty route's rate")
     console.print(f"check p99 at {rate:,.0f}/s: {fixed['check'].pct(0.99):.2f} ms  (target <= 2 ms at half of "
                   f"20,000/s)")
     books = info.get("books", {})
@@ -318,4 +352,9 @@ def _render(results: list[Stats], info: dict[str, Any], rate: float, console: Co
                       f"{b.get('records')} records written by the live writer; processor time applying events "
                       f"{b.get('apply_cpu_seconds')} s (event loop), writing batches {b.get('write_cpu_seconds')} s "
                       f"(store thread)")
+        commits, wall = b.get("batches") or 0, b.get("write_seconds")
+        if commits and wall is not None:
+            console.print(f"book {name}: a commit took {wall / commits * 1000:.2f} ms of wall time on average "
+                          f"({b.get('write_cpu_seconds', 0) / commits * 1000:.2f} ms of processor time), "
+                          f"{b.get('records', 0) / commits:.1f} records a commit")
     console.print(f"server process: {info.get('process_cpu_seconds')} s of processor time in all")

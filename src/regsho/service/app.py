@@ -62,7 +62,7 @@ class LiveService:
                  reference_max_age: dt.timedelta | None = dt.timedelta(hours=24),
                  idempotency_window: dt.timedelta = dt.timedelta(hours=24), snapshot_every: int = 50_000,
                  snapshot_seconds: float = 300.0, probe_seconds: float = 1.0, max_pending: int = 20_000,
-                 behind_seconds: float = 2.0, timeout: float = 5.0) -> None:
+                 behind_seconds: float = 2.0, timeout: float = 5.0, freeze_every: int = 5_000) -> None:
         self.store = db if isinstance(db, Store) else Store(db, timeout=timeout)
         self.live = LiveLog(self.store)
         self.keyring = KeyRing(self.store)
@@ -74,6 +74,7 @@ class LiveService:
         self.probe_seconds = probe_seconds
         self.max_pending = max_pending
         self.behind_seconds = behind_seconds
+        self.freeze_every = freeze_every
         self.books: dict[str, LiveBook] = {}
         self.store_error: str | None = "not started"
         self.started = False
@@ -82,7 +83,8 @@ class LiveService:
     def _book(self, name: str) -> LiveBook:
         return LiveBook(name, self.store, self.live, self.answers, reference_max_age=self.reference_max_age,
                         snapshot_every=self.snapshot_every, snapshot_seconds=self.snapshot_seconds,
-                        max_pending=self.max_pending, behind_seconds=self.behind_seconds)
+                        max_pending=self.max_pending, behind_seconds=self.behind_seconds,
+                        freeze_every=self.freeze_every)
 
     def _open(self) -> None:
         default_calendars()  # built once per process (the engine's calendars), before any book is timed
@@ -501,7 +503,8 @@ def _routes(app: FastAPI) -> None:
             "load_seconds": round(b.loaded.seconds, 3) if b.loaded else None,
             "load_cpu_seconds": round(b.loaded.cpu_seconds, 3) if b.loaded else None, "batches": b.batches,
             "records": b.committed, "apply_cpu_seconds": round(b.apply_cpu, 3),
-            "write_cpu_seconds": round(b.write_cpu, 3)} for n, b in svc.books.items()}})
+            "write_cpu_seconds": round(b.write_cpu, 3), "write_seconds": round(b.write_wall, 3)}
+            for n, b in svc.books.items()}})
 
     # -- books -------------------------------------------------------------------------------------------
 

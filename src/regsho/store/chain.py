@@ -21,11 +21,9 @@ def canonical(obj: object) -> str:
 
 def record_hash(prev_hash: str, book: str, kind: str, type_: str, event_time: str, recorded_at: str, source: str,
                 body: str) -> str:
-    h = hashlib.sha256()
-    for part in (prev_hash, book, kind, type_, event_time, recorded_at, source, body):
-        h.update(part.encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    """SHA-256 of the fields in this order, each UTF-8 and followed by a unit separator (0x1F)."""
+    return hashlib.sha256("\x1f".join((prev_hash, book, kind, type_, event_time, recorded_at, source, body, ""))
+                          .encode("utf-8")).hexdigest()
 
 
 def row_hash(row: Any) -> str:
