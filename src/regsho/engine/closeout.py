@@ -66,10 +66,12 @@ class CloseOutState:
         self.box = PenaltyBox(self.firm, self.clears_for, cal, gate, sink, self._certified)
         #: (bd, symbol) -> obligations that may still be owed (pruned as they close)
         self._owed: dict[tuple[str, str], list[ObState]] = {}
-        #: decision points in time order: (due, kind, seq, payload); stale entries are skipped when popped
-        self._due: list[tuple[dt.datetime, int, int, object]] = []
+        #: decision points in time order: a heap of (due, kind) keys, each with its payloads in the order they
+        #: were queued (most deadlines fall on a few instants, the open of a settlement day); stale entries are
+        #: skipped when reached
+        self._due: list[tuple[dt.datetime, int]] = []
+        self._buckets: dict[tuple[dt.datetime, int], list[object]] = {}
         self._seq = 0
-        self._tick = 0
         #: (bd, symbol) -> 204(e) credit lots: [close-out id, time, quantity left]
         self._credits: dict[tuple[str, str], list[list[object]]] = {}
         #: (bd, symbol, date) -> time of the certification
@@ -87,8 +89,13 @@ class CloseOutState:
     # -- time ---------------------------------------------------------------------------------------------------
 
     def _push(self, due: dt.datetime, kind: int, payload: object) -> None:
-        self._tick += 1
-        heapq.heappush(self._due, (due, kind, self._tick, payload))
+        key = (due, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._buckets[key] = [payload]
+            heapq.heappush(self._due, key)
+        else:
+            bucket.append(payload)
 
     def _schedule(self, ob: ObState) -> None:
         """Queue the obligation's next decision point: its 204T attestation decision, else its deadline."""
@@ -104,26 +111,37 @@ class CloseOutState:
         """Resolve, earliest first, every decision point before ``t`` (or at ``t`` when ``inclusive``): deadlines
         passed (docs/scenarios.md, convention 2: a cure at the deadline is in time), 204T attestation questions
         settled, threshold days judged at their end."""
-        heap = self._due
+        heap, buckets = self._due, self._buckets
         while heap:
-            due = heap[0][0]
+            key = heap[0]
+            due, kind = key
             if not (due < t or (inclusive and due == t)):
                 return
-            _, kind, _, payload = heapq.heappop(heap)
-            if kind == _DAY_END:
-                assert isinstance(payload, str)
-                if self.count.pending_due(payload) == due:
-                    self._threshold_due(self.count.judge_pending(payload, due))
-                continue
-            assert isinstance(payload, ObState)
-            ob = payload
-            if ob.status is not _OPEN or ob.qty == 0:
-                continue
-            if kind == _ATTESTATION:
-                if ob.pending_until == due:
-                    self._settle_attestation(ob)
-            elif ob.pending_until is None and ob.deadline == due and ob.remaining > 0:
-                self._miss(ob, ob.deadline)
+            bucket = buckets[key]
+            n = 0
+            while n < len(bucket):  # the bucket may grow while it is resolved: those come after, as queued
+                payload = bucket[n]
+                n += 1
+                if kind == _DAY_END:
+                    assert isinstance(payload, str)
+                    if self.count.pending_due(payload) == due:
+                        self._threshold_due(self.count.judge_pending(payload, due))
+                else:
+                    assert isinstance(payload, ObState)
+                    ob = payload
+                    if ob.status is not _OPEN or ob.qty == 0:
+                        pass
+                    elif kind == _ATTESTATION:
+                        if ob.pending_until == due:
+                            self._settle_attestation(ob)
+                    elif ob.pending_until is None and ob.deadline == due and ob.remaining > 0:
+                        self._miss(ob, ob.deadline)
+                if heap[0] is not key:  # an earlier decision point was queued: it comes first
+                    del bucket[:n]
+                    break
+            else:
+                heapq.heappop(heap)
+                del buckets[key]
 
     def finish(self) -> None:
         """The replay ends after the last event. Deadlines after it stay open; a 204T market maker's fail whose
@@ -326,7 +344,15 @@ class CloseOutState:
         closeouts = self._closeouts.get(key)
         if not closeouts:
             return
-        shorts = self._shorts.get(key, [])
+        shorts = self._shorts.get(key)
+        if not shorts:
+            return
+        # A close-out has a short sale "in between" when a short sale follows it before the fail: exactly the
+        # close-outs before the last short sale before the fail.
+        j = bisect.bisect_left(shorts, e.at) - 1
+        if j < 0:
+            return
+        last_short = shorts[j]
         mkey = ("cyclical", e.settlement_date)
         earliest = self._memo.get(mkey)
         if earliest is None:
@@ -337,13 +363,13 @@ class CloseOutState:
         assert isinstance(earliest, dt.datetime)
         # Only close-outs dated within the window can make a cyclical fail (both lists are kept in time order).
         lo = bisect.bisect_left(closeouts, earliest)
-        for co in closeouts[lo:]:
+        for k in range(lo, len(closeouts)):
+            co = closeouts[k]
+            if co >= last_short:
+                return  # no short sale between this close-out (or any later one) and the fail
             i = bisect.bisect_right(shorts, co)
-            between = i < len(shorts) and shorts[i] < e.at
-            if not between or co >= e.at:
-                continue
             with params.trace() as used:
-                hit = r204.cyclical(co, e.settlement_date, between, self.cal)
+                hit = r204.cyclical(co, e.settlement_date, True, self.cal)
                 n = params.int_value("closeout.cyclical_fail_days", co.date())
             if hit:
                 self._finding(
