@@ -22,7 +22,7 @@ from regsho.calendars import Calendars
 from regsho.core import events as ev
 from regsho.core.book import Book
 from regsho.core.events import FailOrigin
-from regsho.core.records import Cure, Finding, ParamValue
+from regsho.core.records import Cure, Finding, ParamValue, new_record
 from regsho.engine.errors import EngineInputError
 from regsho.engine.obligations import Attest, AttestEvent, ObEvent, ObState, Status
 from regsho.engine.penalty_box import PenaltyBox
@@ -85,6 +85,10 @@ class CloseOutState:
         #: per-date memo of what depends on the date alone
         self._memo: dict[tuple[object, ...], object] = {}
         self._cures: dict[str, r204.Cure] = {}
+        #: (close-out date, fail's settlement date) -> (cyclical, window in settlement days, parameters used)
+        self._cyclical_of: dict[tuple[dt.date, dt.date], tuple[bool, int, tuple[ParamValue, ...]]] = {}
+        #: what a close-out counts as, by (method, kind of security, irrevocable, counterparty delivers)
+        self._judged: dict[tuple[object, ...], tuple[str | None, str | None, str]] = {}
 
     # -- time ---------------------------------------------------------------------------------------------------
 
@@ -368,9 +372,14 @@ class CloseOutState:
             if co >= last_short:
                 return  # no short sale between this close-out (or any later one) and the fail
             i = bisect.bisect_right(shorts, co)
-            with params.trace() as used:
-                hit = r204.cyclical(co, e.settlement_date, True, self.cal)
-                n = params.int_value("closeout.cyclical_fail_days", co.date())
+            ckey = (co.date(), e.settlement_date)
+            judged = self._cyclical_of.get(ckey)
+            if judged is None:
+                with params.trace() as used:
+                    hit = r204.cyclical(co, e.settlement_date, True, self.cal)
+                    n = params.int_value("closeout.cyclical_fail_days", co.date())
+                judged = self._cyclical_of[ckey] = (hit, n, tuple(used))
+            hit, n, cyc_used = judged
             if hit:
                 self._finding(
                     fc.CYCLICAL_FAIL, e.at, e.symbol, bd,
@@ -378,14 +387,19 @@ class CloseOutState:
                     f"settlement days of its close-out at {co.isoformat()}, with short sales in between",
                     fc.CODES[fc.CYCLICAL_FAIL].cites, None,
                     (("close_out_at", co), ("settlement_date", e.settlement_date), ("short_sale_at", shorts[i])),
-                    tuple(used))
+                    cyc_used)
                 return
 
     def close_out(self, e: ev.CloseOut) -> None:
         bd = e.bd or self.firm
         key = (bd, e.symbol)
         kind = self.book.securities[e.symbol].kind
-        counts_as, finding, detail = r204.judge_close_out(e.method, kind, e.irrevocable, e.counterparty_delivers)
+        jkey = (e.method, kind, e.irrevocable, e.counterparty_delivers)
+        judged = self._judged.get(jkey)
+        if judged is None:
+            judged = self._judged[jkey] = r204.judge_close_out(e.method, kind, e.irrevocable,
+                                                               e.counterparty_delivers)
+        counts_as, finding, detail = judged
         if counts_as is None:
             assert finding is not None
             cites = (c.R204_F, c.R203_B3_VII) if finding == fc.SHAM_CLOSE_OUT else (c.R204_A, c.R203_B3)
@@ -395,12 +409,17 @@ class CloseOutState:
                            ("counterparty_delivers", e.counterparty_delivers)))
             return
         current = self._owed.get(key)
-        if current:
+        if not current:
+            owed = []
+        elif len(current) == 1:  # the common case: one obligation in the security
+            o = current[0]
+            owed = current if o.remaining > 0 and o.status is not _CLOSED else []
+            if not owed:
+                self._owed[key] = owed
+        else:
             active = [o for o in current if o.remaining > 0 and o.status is not _CLOSED]
             self._owed[key] = active
             owed = sorted(active, key=_by_deadline) if len(active) > 1 else active
-        else:
-            owed = []
         left = e.qty
         applied: list[ObState] = []
         for ob in owed:
@@ -411,7 +430,7 @@ class CloseOutState:
             n = min(left, ob.remaining)
             left -= n
             ob.remaining -= n
-            ob.cures.append(Cure(e.at, n, e.id))
+            ob.cures.append(new_record(Cure, (e.at, n, e.id)))
             applied.append(ob)
             if ob.remaining == 0:
                 ob.closed_at = e.at
