@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -39,6 +39,7 @@ PERIOD: Lifecycle[PeriodState, PeriodEvent] = Lifecycle(
     {(PeriodState.IN_FORCE, PeriodEvent.END_DETERMINED): PeriodState.ENDING},
     PeriodState.IN_FORCE,
 )
+_END_DETERMINED = PeriodEvent.END_DETERMINED
 
 
 @dataclass(slots=True, eq=False)
@@ -53,12 +54,6 @@ class Period:
     box: Box
     until: dt.datetime | None = None
     state: PeriodState = PeriodState.IN_FORCE
-
-    def record(self, change: str, at: dt.datetime) -> PreBorrowPeriod:
-        box = self.box
-        return new_record(PreBorrowPeriod, (self.id, self.bd, self.symbol, self.rule, self.start, self.until,
-                                            box.owner, box.obligation_ids(), at, change, box.releases(),
-                                            _period_cites(self.rule, box.rest_of_day), ()))
 
 
 _PERIOD_CITES: dict[tuple[str, bool], tuple[str, ...]] = {}
@@ -148,9 +143,7 @@ class PenaltyBox:
         bound = r204_b.bound_broker_dealers(ob.bd, self.participant, self.clears_for, self.certified(ob),
                                             ob.threshold)
         have = {p.bd for p in box.periods}
-        for bd in bound:
-            if bd not in have:
-                self._add_period(box, bd, start)
+        self._add_periods(box, [bd for bd in bound if bd not in have], start)
         self._tell(box, start)
         self.check(box)
 
@@ -166,8 +159,7 @@ class PenaltyBox:
         box = self._new_box(owner, symbol, rule, True, at)
         box.add(ob)
         box.rest_of_day = True
-        for bd in r204_b.bound_broker_dealers(owner, self.participant, self.clears_for, (), True):
-            self._add_period(box, bd, at)
+        self._add_periods(box, r204_b.bound_broker_dealers(owner, self.participant, self.clears_for, (), True), at)
         self._tell(box, at)
         self._end(box, end, at)
 
@@ -228,19 +220,29 @@ class PenaltyBox:
         boxes.append(box)
         return box
 
-    def _add_period(self, box: Box, bd: str, start: dt.datetime) -> None:
-        p = Period(f"{box.id}-{bd}", bd, box.symbol, box.rule, start, box)
-        box.periods.append(p)
-        self.gate.require_pre_borrow(bd, box.symbol, box.rule, start, None, p.id, box.obligation_ids())
-        self.sink.periods.append(p.record("imposed", start))
+    def _add_periods(self, box: Box, bds: Iterable[str], start: dt.datetime) -> None:
+        """Impose a period of ``box`` on each of ``bds`` from ``start`` (what the records name is the same for all
+        of them, so it is computed once)."""
+        symbol, rule, owner = box.symbol, box.rule, box.owner
+        ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(rule, box.rest_of_day)
+        require, out = self.gate.require_pre_borrow, self.sink.periods
+        for bd in bds:
+            pid = f"{box.id}-{bd}"
+            box.periods.append(Period(pid, bd, symbol, rule, start, box))
+            require(bd, symbol, rule, start, None, pid, ids)
+            out.append(new_record(PreBorrowPeriod, (pid, bd, symbol, rule, start, None, owner, ids, start,
+                                                    "imposed", releases, cites, ())))
 
     def _end(self, box: Box, until: dt.datetime, at: dt.datetime) -> None:
         box.until = until
+        ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(box.rule, box.rest_of_day)
+        end, out, owner = self.gate.end_pre_borrow, self.sink.periods, box.owner
         for p in box.periods:
-            p.state = PERIOD.step(p.state, PeriodEvent.END_DETERMINED, p.id)
+            p.state = PERIOD.step(p.state, _END_DETERMINED, p.id)
             p.until = until
-            self.gate.end_pre_borrow(p.bd, p.symbol, p.rule, p.start, until)
-            self.sink.periods.append(p.record("ended", at))
+            end(p.bd, p.symbol, p.rule, p.start, until)
+            out.append(new_record(PreBorrowPeriod, (p.id, p.bd, p.symbol, p.rule, p.start, until, owner, ids, at,
+                                                    "ended", releases, cites, ())))
         for to, period in box.told.items():
             self._notice(box, to, r204_c.LIFTED, until, period)
 
