@@ -45,6 +45,7 @@ _OPEN, _CLOSED, _MISSED = Status.OPEN, Status.CLOSED, Status.MISSED
 _DTO, _R144, _HEDGE, _BFMM = (FailOrigin.DEEMED_TO_OWN, FailOrigin.RULE144, FailOrigin.OPTIONS_MM_HEDGE,
                               FailOrigin.BONA_FIDE_MM)
 _PURCHASE_ONLY = r204.Cure.PURCHASE
+_ORIGIN_TEXT: Final = {o: o.value for o in FailOrigin}
 _CURED_IN_TIME, _LATE_CURE, _PARTLY_CURED = ObEvent.CURED_IN_TIME, ObEvent.LATE_CURE, ObEvent.PARTLY_CURED
 
 
@@ -169,7 +170,7 @@ class CloseOutState:
         self.obligations.append(ob)
         self._owed.setdefault((bd, symbol), []).append(ob)
         if schedule:
-            self._schedule(ob)
+            self._push(deadline, _DEADLINE, ob)  # a new obligation's next decision point is its deadline
         return ob
 
     def _emit(self, ob: ObState, change: str, at: dt.datetime) -> None:
@@ -286,35 +287,39 @@ class CloseOutState:
 
     def fail(self, e: ev.Fail) -> None:
         s = e.settlement_date
-        self._settlement_day(s, "settlement_date", "the settlement date")
-        if e.at.date() < s:
+        if ("settles", s) not in self._memo:
+            self._settlement_day(s, "settlement_date", "the settlement date")
+        at, origin = e.at, e.origin
+        if at.date() < s:
             raise EngineInputError("settlement_date", f"a fail settling {s.isoformat()} cannot be known on "
-                                                      f"{e.at.date().isoformat()}")
-        if e.origin in (_DTO, _R144) and e.trade_date is None:
-            raise EngineInputError("trade_date", f"a {e.origin.value} fail needs its trade_date (the 35 days run "
+                                                      f"{at.date().isoformat()}")
+        if (origin is _DTO or origin is _R144) and e.trade_date is None:
+            raise EngineInputError("trade_date", f"a {origin.value} fail needs its trade_date (the 35 days run "
                                                  "from it)")
         bd = e.bd or self.firm
-        if e.origin is _HEDGE:
+        key = (bd, e.symbol)
+        if origin is _HEDGE:
             self.count.add_hedge(e.symbol, s, e.qty, e.options_created)
-        if e.origin is _R144 and r203_b3.rule144_extended(s):
+        if origin is _R144 and r203_b3.rule144_extended(s):
             self.count.add_rule144(e.symbol, s, e.qty)
-        self._cyclical(e, bd)
+        if key in self._closeouts:
+            self._cyclical(e, bd)
         excepted = False
-        if e.origin is _HEDGE:
+        if origin is _HEDGE:
             since = self.lists.since_end_of(e.symbol, s)
-            excepted = r204.options_hedge_excepted(e.origin, s, e.options_created, since)
-        rule, pending, dl, due, used, rule204 = self._fail_terms(e.origin, s, e.trade_date, excepted)
+            excepted = r204.options_hedge_excepted(origin, s, e.options_created, since)
+        rule, pending, dl, due, used, rule204 = self._fail_terms(origin, s, e.trade_date, excepted)
         if rule is None:
             return
         assert dl is not None
-        ob = self._new_ob(e.symbol, bd, e.qty, rule, s, e.at, e.origin.value, e.trade_date, dl, used,
+        ob = self._new_ob(e.symbol, bd, e.qty, rule, s, at, _ORIGIN_TEXT[origin], e.trade_date, dl, used,
                           schedule=not pending)
         if pending:
             ob.attest = Attest.PENDING
             ob.pending_until = due
             self._schedule(ob)
-        self._emit(ob, "created", e.at)
-        if rule204:
+        self.sink.obligations.append(ob.record("created", at))
+        if rule204 and key in self._credits:
             self._pre_fail_credit(ob, e)
 
     def _pre_fail_credit(self, ob: ObState, e: ev.Fail) -> None:
