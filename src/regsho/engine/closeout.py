@@ -22,7 +22,7 @@ from regsho.calendars import Calendars
 from regsho.core import events as ev
 from regsho.core.book import Book
 from regsho.core.events import FailOrigin
-from regsho.core.records import Cure, Finding, ParamValue
+from regsho.core.records import Cure, Finding, ParamValue, new_record
 from regsho.engine.errors import EngineInputError
 from regsho.engine.obligations import Attest, AttestEvent, ObEvent, ObState, Status
 from regsho.engine.penalty_box import PenaltyBox
@@ -45,6 +45,7 @@ _OPEN, _CLOSED, _MISSED = Status.OPEN, Status.CLOSED, Status.MISSED
 _DTO, _R144, _HEDGE, _BFMM = (FailOrigin.DEEMED_TO_OWN, FailOrigin.RULE144, FailOrigin.OPTIONS_MM_HEDGE,
                               FailOrigin.BONA_FIDE_MM)
 _PURCHASE_ONLY = r204.Cure.PURCHASE
+_ORIGIN_TEXT: Final = {o: o.value for o in FailOrigin}
 _CURED_IN_TIME, _LATE_CURE, _PARTLY_CURED = ObEvent.CURED_IN_TIME, ObEvent.LATE_CURE, ObEvent.PARTLY_CURED
 
 
@@ -66,10 +67,12 @@ class CloseOutState:
         self.box = PenaltyBox(self.firm, self.clears_for, cal, gate, sink, self._certified)
         #: (bd, symbol) -> obligations that may still be owed (pruned as they close)
         self._owed: dict[tuple[str, str], list[ObState]] = {}
-        #: decision points in time order: (due, kind, seq, payload); stale entries are skipped when popped
-        self._due: list[tuple[dt.datetime, int, int, object]] = []
+        #: decision points in time order: a heap of (due, kind) keys, each with its payloads in the order they
+        #: were queued (most deadlines fall on a few instants, the open of a settlement day); stale entries are
+        #: skipped when reached
+        self._due: list[tuple[dt.datetime, int]] = []
+        self._buckets: dict[tuple[dt.datetime, int], list[object]] = {}
         self._seq = 0
-        self._tick = 0
         #: (bd, symbol) -> 204(e) credit lots: [close-out id, time, quantity left]
         self._credits: dict[tuple[str, str], list[list[object]]] = {}
         #: (bd, symbol, date) -> time of the certification
@@ -83,12 +86,21 @@ class CloseOutState:
         #: per-date memo of what depends on the date alone
         self._memo: dict[tuple[object, ...], object] = {}
         self._cures: dict[str, r204.Cure] = {}
+        #: (close-out date, fail's settlement date) -> (cyclical, window in settlement days, parameters used)
+        self._cyclical_of: dict[tuple[dt.date, dt.date], tuple[bool, int, tuple[ParamValue, ...]]] = {}
+        #: what a close-out counts as, by (method, kind of security, irrevocable, counterparty delivers)
+        self._judged: dict[tuple[object, ...], tuple[str | None, str | None, str]] = {}
 
     # -- time ---------------------------------------------------------------------------------------------------
 
     def _push(self, due: dt.datetime, kind: int, payload: object) -> None:
-        self._tick += 1
-        heapq.heappush(self._due, (due, kind, self._tick, payload))
+        key = (due, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._buckets[key] = [payload]
+            heapq.heappush(self._due, key)
+        else:
+            bucket.append(payload)
 
     def _schedule(self, ob: ObState) -> None:
         """Queue the obligation's next decision point: its 204T attestation decision, else its deadline."""
@@ -104,26 +116,37 @@ class CloseOutState:
         """Resolve, earliest first, every decision point before ``t`` (or at ``t`` when ``inclusive``): deadlines
         passed (docs/scenarios.md, convention 2: a cure at the deadline is in time), 204T attestation questions
         settled, threshold days judged at their end."""
-        heap = self._due
+        heap, buckets = self._due, self._buckets
         while heap:
-            due = heap[0][0]
+            key = heap[0]
+            due, kind = key
             if not (due < t or (inclusive and due == t)):
                 return
-            _, kind, _, payload = heapq.heappop(heap)
-            if kind == _DAY_END:
-                assert isinstance(payload, str)
-                if self.count.pending_due(payload) == due:
-                    self._threshold_due(self.count.judge_pending(payload, due))
-                continue
-            assert isinstance(payload, ObState)
-            ob = payload
-            if ob.status is not _OPEN or ob.qty == 0:
-                continue
-            if kind == _ATTESTATION:
-                if ob.pending_until == due:
-                    self._settle_attestation(ob)
-            elif ob.pending_until is None and ob.deadline == due and ob.remaining > 0:
-                self._miss(ob, ob.deadline)
+            bucket = buckets[key]
+            n = 0
+            while n < len(bucket):  # the bucket may grow while it is resolved: those come after, as queued
+                payload = bucket[n]
+                n += 1
+                if kind == _DAY_END:
+                    assert isinstance(payload, str)
+                    if self.count.pending_due(payload) == due:
+                        self._threshold_due(self.count.judge_pending(payload, due))
+                else:
+                    assert isinstance(payload, ObState)
+                    ob = payload
+                    if ob.status is not _OPEN or ob.qty == 0:
+                        pass
+                    elif kind == _ATTESTATION:
+                        if ob.pending_until == due:
+                            self._settle_attestation(ob)
+                    elif ob.pending_until is None and ob.deadline == due and ob.remaining > 0:
+                        self._miss(ob, ob.deadline)
+                if heap[0] is not key:  # an earlier decision point was queued: it comes first
+                    del bucket[:n]
+                    break
+            else:
+                heapq.heappop(heap)
+                del buckets[key]
 
     def finish(self) -> None:
         """The replay ends after the last event. Deadlines after it stay open; a 204T market maker's fail whose
@@ -147,7 +170,7 @@ class CloseOutState:
         self.obligations.append(ob)
         self._owed.setdefault((bd, symbol), []).append(ob)
         if schedule:
-            self._schedule(ob)
+            self._push(deadline, _DEADLINE, ob)  # a new obligation's next decision point is its deadline
         return ob
 
     def _emit(self, ob: ObState, change: str, at: dt.datetime) -> None:
@@ -264,35 +287,39 @@ class CloseOutState:
 
     def fail(self, e: ev.Fail) -> None:
         s = e.settlement_date
-        self._settlement_day(s, "settlement_date", "the settlement date")
-        if e.at.date() < s:
+        if ("settles", s) not in self._memo:
+            self._settlement_day(s, "settlement_date", "the settlement date")
+        at, origin = e.at, e.origin
+        if at.date() < s:
             raise EngineInputError("settlement_date", f"a fail settling {s.isoformat()} cannot be known on "
-                                                      f"{e.at.date().isoformat()}")
-        if e.origin in (_DTO, _R144) and e.trade_date is None:
-            raise EngineInputError("trade_date", f"a {e.origin.value} fail needs its trade_date (the 35 days run "
+                                                      f"{at.date().isoformat()}")
+        if (origin is _DTO or origin is _R144) and e.trade_date is None:
+            raise EngineInputError("trade_date", f"a {origin.value} fail needs its trade_date (the 35 days run "
                                                  "from it)")
         bd = e.bd or self.firm
-        if e.origin is _HEDGE:
+        key = (bd, e.symbol)
+        if origin is _HEDGE:
             self.count.add_hedge(e.symbol, s, e.qty, e.options_created)
-        if e.origin is _R144 and r203_b3.rule144_extended(s):
+        if origin is _R144 and r203_b3.rule144_extended(s):
             self.count.add_rule144(e.symbol, s, e.qty)
-        self._cyclical(e, bd)
+        if key in self._closeouts:
+            self._cyclical(e, bd)
         excepted = False
-        if e.origin is _HEDGE:
+        if origin is _HEDGE:
             since = self.lists.since_end_of(e.symbol, s)
-            excepted = r204.options_hedge_excepted(e.origin, s, e.options_created, since)
-        rule, pending, dl, due, used, rule204 = self._fail_terms(e.origin, s, e.trade_date, excepted)
+            excepted = r204.options_hedge_excepted(origin, s, e.options_created, since)
+        rule, pending, dl, due, used, rule204 = self._fail_terms(origin, s, e.trade_date, excepted)
         if rule is None:
             return
         assert dl is not None
-        ob = self._new_ob(e.symbol, bd, e.qty, rule, s, e.at, e.origin.value, e.trade_date, dl, used,
+        ob = self._new_ob(e.symbol, bd, e.qty, rule, s, at, _ORIGIN_TEXT[origin], e.trade_date, dl, used,
                           schedule=not pending)
         if pending:
             ob.attest = Attest.PENDING
             ob.pending_until = due
             self._schedule(ob)
-        self._emit(ob, "created", e.at)
-        if rule204:
+        self.sink.obligations.append(ob.record("created", at))
+        if rule204 and key in self._credits:
             self._pre_fail_credit(ob, e)
 
     def _pre_fail_credit(self, ob: ObState, e: ev.Fail) -> None:
@@ -326,7 +353,15 @@ class CloseOutState:
         closeouts = self._closeouts.get(key)
         if not closeouts:
             return
-        shorts = self._shorts.get(key, [])
+        shorts = self._shorts.get(key)
+        if not shorts:
+            return
+        # A close-out has a short sale "in between" when a short sale follows it before the fail: exactly the
+        # close-outs before the last short sale before the fail.
+        j = bisect.bisect_left(shorts, e.at) - 1
+        if j < 0:
+            return
+        last_short = shorts[j]
         mkey = ("cyclical", e.settlement_date)
         earliest = self._memo.get(mkey)
         if earliest is None:
@@ -337,14 +372,19 @@ class CloseOutState:
         assert isinstance(earliest, dt.datetime)
         # Only close-outs dated within the window can make a cyclical fail (both lists are kept in time order).
         lo = bisect.bisect_left(closeouts, earliest)
-        for co in closeouts[lo:]:
+        for k in range(lo, len(closeouts)):
+            co = closeouts[k]
+            if co >= last_short:
+                return  # no short sale between this close-out (or any later one) and the fail
             i = bisect.bisect_right(shorts, co)
-            between = i < len(shorts) and shorts[i] < e.at
-            if not between or co >= e.at:
-                continue
-            with params.trace() as used:
-                hit = r204.cyclical(co, e.settlement_date, between, self.cal)
-                n = params.int_value("closeout.cyclical_fail_days", co.date())
+            ckey = (co.date(), e.settlement_date)
+            judged = self._cyclical_of.get(ckey)
+            if judged is None:
+                with params.trace() as used:
+                    hit = r204.cyclical(co, e.settlement_date, True, self.cal)
+                    n = params.int_value("closeout.cyclical_fail_days", co.date())
+                judged = self._cyclical_of[ckey] = (hit, n, tuple(used))
+            hit, n, cyc_used = judged
             if hit:
                 self._finding(
                     fc.CYCLICAL_FAIL, e.at, e.symbol, bd,
@@ -352,14 +392,19 @@ class CloseOutState:
                     f"settlement days of its close-out at {co.isoformat()}, with short sales in between",
                     fc.CODES[fc.CYCLICAL_FAIL].cites, None,
                     (("close_out_at", co), ("settlement_date", e.settlement_date), ("short_sale_at", shorts[i])),
-                    tuple(used))
+                    cyc_used)
                 return
 
     def close_out(self, e: ev.CloseOut) -> None:
         bd = e.bd or self.firm
         key = (bd, e.symbol)
         kind = self.book.securities[e.symbol].kind
-        counts_as, finding, detail = r204.judge_close_out(e.method, kind, e.irrevocable, e.counterparty_delivers)
+        jkey = (e.method, kind, e.irrevocable, e.counterparty_delivers)
+        judged = self._judged.get(jkey)
+        if judged is None:
+            judged = self._judged[jkey] = r204.judge_close_out(e.method, kind, e.irrevocable,
+                                                               e.counterparty_delivers)
+        counts_as, finding, detail = judged
         if counts_as is None:
             assert finding is not None
             cites = (c.R204_F, c.R203_B3_VII) if finding == fc.SHAM_CLOSE_OUT else (c.R204_A, c.R203_B3)
@@ -369,12 +414,17 @@ class CloseOutState:
                            ("counterparty_delivers", e.counterparty_delivers)))
             return
         current = self._owed.get(key)
-        if current:
+        if not current:
+            owed = []
+        elif len(current) == 1:  # the common case: one obligation in the security
+            o = current[0]
+            owed = current if o.remaining > 0 and o.status is not _CLOSED else []
+            if not owed:
+                self._owed[key] = owed
+        else:
             active = [o for o in current if o.remaining > 0 and o.status is not _CLOSED]
             self._owed[key] = active
             owed = sorted(active, key=_by_deadline) if len(active) > 1 else active
-        else:
-            owed = []
         left = e.qty
         applied: list[ObState] = []
         for ob in owed:
@@ -385,7 +435,7 @@ class CloseOutState:
             n = min(left, ob.remaining)
             left -= n
             ob.remaining -= n
-            ob.cures.append(Cure(e.at, n, e.id))
+            ob.cures.append(new_record(Cure, (e.at, n, e.id)))
             applied.append(ob)
             if ob.remaining == 0:
                 ob.closed_at = e.at

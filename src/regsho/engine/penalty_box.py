@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -39,6 +39,7 @@ PERIOD: Lifecycle[PeriodState, PeriodEvent] = Lifecycle(
     {(PeriodState.IN_FORCE, PeriodEvent.END_DETERMINED): PeriodState.ENDING},
     PeriodState.IN_FORCE,
 )
+_END_DETERMINED = PeriodEvent.END_DETERMINED
 
 
 @dataclass(slots=True, eq=False)
@@ -54,13 +55,16 @@ class Period:
     until: dt.datetime | None = None
     state: PeriodState = PeriodState.IN_FORCE
 
-    def record(self, change: str, at: dt.datetime) -> PreBorrowPeriod:
-        box = self.box
-        cites = ((c.cite_pre_borrow(self.rule), c.FAQ_5_7, c.CBOE_OMM_Q4) if box.rest_of_day
-                 else (c.cite_pre_borrow(self.rule),))
-        return new_record(PreBorrowPeriod, (self.id, self.bd, self.symbol, self.rule, self.start, self.until, box.owner,
-                                      tuple([o.id for o in box.obligations]), at, change, box.releases(), cites,
-                                      ()))
+
+_PERIOD_CITES: dict[tuple[str, bool], tuple[str, ...]] = {}
+
+
+def _period_cites(rule: str, rest_of_day: bool) -> tuple[str, ...]:
+    hit = _PERIOD_CITES.get((rule, rest_of_day))
+    if hit is None:
+        hit = _PERIOD_CITES[(rule, rest_of_day)] = (
+            (c.cite_pre_borrow(rule), c.FAQ_5_7, c.CBOE_OMM_Q4) if rest_of_day else (c.cite_pre_borrow(rule),))
+    return hit
 
 
 @dataclass(slots=True, eq=False)
@@ -81,6 +85,18 @@ class Box:
     #: purchases of the owner in the security after ``count_from`` (204(b)), summed as they come
     bought: int = 0
     _releases: tuple[int, str] | None = None
+    #: the ids of ``obligations``, as the records name them (built once per obligation added)
+    _ids: tuple[str, ...] | None = None
+
+    def add(self, ob: ObState) -> None:
+        self.obligations.append(ob)
+        self._ids = None
+
+    def obligation_ids(self) -> tuple[str, ...]:
+        ids = self._ids
+        if ids is None or len(ids) != len(self.obligations):
+            ids = self._ids = tuple([o.id for o in self.obligations])
+        return ids
 
     def releases(self) -> str:
         """What ends the box, in words (computed once per quantity needed)."""
@@ -111,6 +127,7 @@ class PenaltyBox:
         #: (bd, symbol) -> purchases of the broker-dealer in the security: (time, qty)
         self.purchases: dict[tuple[str, str], list[tuple[dt.datetime, int]]] = {}
         self._notices = 0
+        self._notice_cites: dict[tuple[bool, bool, str], tuple[str, ...]] = {}
 
     # -- imposing ------------------------------------------------------------------------------------------------
 
@@ -122,13 +139,11 @@ class PenaltyBox:
             if not box.threshold:
                 box.bought = sum(q for _, q in self._since(box))
         box.need += ob.missed_qty
-        box.obligations.append(ob)
+        box.add(ob)
         bound = r204_b.bound_broker_dealers(ob.bd, self.participant, self.clears_for, self.certified(ob),
                                             ob.threshold)
         have = {p.bd for p in box.periods}
-        for bd in bound:
-            if bd not in have:
-                self._add_period(box, bd, start)
+        self._add_periods(box, [bd for bd in bound if bd not in have], start)
         self._tell(box, start)
         self.check(box)
 
@@ -142,10 +157,9 @@ class PenaltyBox:
                     and box.periods[0].start <= at and (box.until is None or box.until >= end)):
                 return
         box = self._new_box(owner, symbol, rule, True, at)
-        box.obligations.append(ob)
+        box.add(ob)
         box.rest_of_day = True
-        for bd in r204_b.bound_broker_dealers(owner, self.participant, self.clears_for, (), True):
-            self._add_period(box, bd, at)
+        self._add_periods(box, r204_b.bound_broker_dealers(owner, self.participant, self.clears_for, (), True), at)
         self._tell(box, at)
         self._end(box, end, at)
 
@@ -206,20 +220,29 @@ class PenaltyBox:
         boxes.append(box)
         return box
 
-    def _add_period(self, box: Box, bd: str, start: dt.datetime) -> None:
-        p = Period(f"{box.id}-{bd}", bd, box.symbol, box.rule, start, box)
-        box.periods.append(p)
-        self.gate.require_pre_borrow(bd, box.symbol, box.rule, start, None, p.id,
-                                     tuple(o.id for o in box.obligations))
-        self.sink.periods.append(p.record("imposed", start))
+    def _add_periods(self, box: Box, bds: Iterable[str], start: dt.datetime) -> None:
+        """Impose a period of ``box`` on each of ``bds`` from ``start`` (what the records name is the same for all
+        of them, so it is computed once)."""
+        symbol, rule, owner = box.symbol, box.rule, box.owner
+        ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(rule, box.rest_of_day)
+        require, out = self.gate.require_pre_borrow, self.sink.periods
+        for bd in bds:
+            pid = f"{box.id}-{bd}"
+            box.periods.append(Period(pid, bd, symbol, rule, start, box))
+            require(bd, symbol, rule, start, None, pid, ids)
+            out.append(new_record(PreBorrowPeriod, (pid, bd, symbol, rule, start, None, owner, ids, start,
+                                                    "imposed", releases, cites, ())))
 
     def _end(self, box: Box, until: dt.datetime, at: dt.datetime) -> None:
         box.until = until
+        ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(box.rule, box.rest_of_day)
+        end, out, owner = self.gate.end_pre_borrow, self.sink.periods, box.owner
         for p in box.periods:
-            p.state = PERIOD.step(p.state, PeriodEvent.END_DETERMINED, p.id)
+            p.state = PERIOD.step(p.state, _END_DETERMINED, p.id)
             p.until = until
-            self.gate.end_pre_borrow(p.bd, p.symbol, p.rule, p.start, until)
-            self.sink.periods.append(p.record("ended", at))
+            end(p.bd, p.symbol, p.rule, p.start, until)
+            out.append(new_record(PreBorrowPeriod, (p.id, p.bd, p.symbol, p.rule, p.start, until, owner, ids, at,
+                                                    "ended", releases, cites, ())))
         for to, period in box.told.items():
             self._notice(box, to, r204_c.LIFTED, until, period)
 
@@ -241,11 +264,16 @@ class PenaltyBox:
 
     def _notice(self, box: Box, to: str, kind: str, at: dt.datetime, period: str) -> None:
         self._notices += 1
-        sender = self.participant if box.owner == self.participant else box.owner
-        cites: tuple[str, ...] = (
-            (c.R204_C,) if not box.threshold else (c.R203_B3_IV if box.rule == "203(b)(3)" else c.R203_B3_V,))
-        if box.owner != self.participant and not box.threshold:
-            cites = (c.R204_C, c.R204_D)
-        self.sink.notices.append(new_record(Notice, (f"N{self._notices}", to, sender, box.symbol, kind, at, box.rule,
-                                               period, tuple([o.id for o in box.obligations]), cites)))
+        own = box.owner == self.participant
+        key = (own, box.threshold, box.rule)
+        cites = self._notice_cites.get(key)
+        if cites is None:
+            cites = ((c.R204_C,) if not box.threshold
+                     else (c.R203_B3_IV if box.rule == "203(b)(3)" else c.R203_B3_V,))
+            if not own and not box.threshold:
+                cites = (c.R204_C, c.R204_D)
+            self._notice_cites[key] = cites
+        self.sink.notices.append(new_record(Notice, (f"N{self._notices}", to, self.participant if own else box.owner,
+                                                     box.symbol, kind, at, box.rule, period, box.obligation_ids(),
+                                                     cites)))
 
