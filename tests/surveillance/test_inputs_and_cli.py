@@ -74,16 +74,6 @@ def test_text_columns_stripped_and_checked_whether_few_or_many_distinct_values(t
             read_quotes(_quotes_parquet(tmp_path, n, mm_id=["MM1"] * 3 + [blank] + ["MM1"] * (n - 4)))
 
 
-def test_of_several_bad_columns_the_first_in_order_is_reported(tmp_path: Path) -> None:
-    n = 6
-    # venue (column 8) is bad on row 2, mm_id (column 3) on row 5, ask_size (column 7) on row 1: mm_id is reported
-    p = _quotes_parquet(tmp_path, n, venue=["NASDAQ", " "] + ["NASDAQ"] * (n - 2),
-                        mm_id=["MM1"] * 4 + [""] + ["MM1"], ask_size=[-1] + [100] * (n - 1))
-    for _ in range(5):  # the columns are checked side by side: the report must not depend on which ends first
-        with pytest.raises(InputError, match=r"row 5: column 'mm_id': a value is required"):
-            read_quotes(p)
-
-
 def test_integer_sizes_checked_for_sign_and_presence(tmp_path: Path) -> None:
     n = 5
     with pytest.raises(InputError, match=r"row 3: column 'ask_size': must be a positive whole number of shares"):

@@ -13,7 +13,6 @@ Parquet datetimes, or integer nanoseconds since the Unix epoch. Naive times are 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -21,8 +20,6 @@ from typing import Final
 import polars as pl
 
 NY: Final = "America/New_York"
-#: Threads checking the columns of one file side by side.
-_THREADS: Final = 4
 _OFFSET_RE: Final = r"(Z|z|[+-]\d\d:?\d\d)$"
 
 
@@ -187,14 +184,14 @@ def read_table(path: str | Path, columns: Sequence[Column],
     missing = [col.name for col in columns if col.required and col.name not in raw.columns]
     if missing:
         raise InputError(f"{p}: missing column {missing[0]!r} (columns: {', '.join(raw.columns)})")
-    present = [col for col in columns if col.name in raw.columns]
-    # Columns are checked side by side (Polars releases the interpreter lock); the error reported is the one of
-    # the first column in order, as a check column after column would report it.
-    with ThreadPoolExecutor(min(_THREADS, len(present)) or 1) as pool:
-        futures = {col.name: pool.submit(_parse, p, raw.get_column(col.name), col, csv) for col in present}
-        wait(futures.values())
-    parsed = [futures[col.name].result() if col.name in futures
-              else pl.Series(col.name, [None] * raw.height, dtype=pl.String) for col in columns]
+    parsed: list[pl.Series] = []
+    for col in columns:
+        if col.name not in raw.columns:
+            if col.required:
+                raise InputError(f"{p}: missing column {col.name!r} (columns: {', '.join(raw.columns)})")
+            parsed.append(pl.Series(col.name, [None] * raw.height, dtype=pl.String))
+            continue
+        parsed.append(_parse(p, raw.get_column(col.name), col, csv))
     df = pl.DataFrame(parsed)
     if check is not None:
         check(p, df, csv)
