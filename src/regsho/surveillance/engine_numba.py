@@ -38,6 +38,52 @@ _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_state(r: Any, seg: float, bid: float, ask: float, disp: bool, firm: bool,
+               held: int) -> None:  # pragma: no cover - compiled
+    """Add ``seg`` ns spent in one quote-and-order state to the sums that depend on that state alone."""
+    hb = not np.isnan(bid)
+    ha = not np.isnan(ask)
+    r[0] += seg
+    if hb:
+        r[1] += seg
+    if ha:
+        r[2] += seg
+    if hb and ha:
+        r[3] += seg
+    if hb or ha:
+        r[4] += seg
+        if disp:
+            r[22] += seg
+        if firm:
+            r[23] += seg
+    if held > 0:
+        r[20] += seg
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_nbbo(r: Any, s5: float, s6: float, s7: float, s8: float, s9: float, s10: float, s11: float, s12: float,
+              s13: float, s14: float, s15: float, s16: float, s17: float, s18: float, s19: float,
+              s21: float) -> None:  # pragma: no cover - compiled
+    """Add a window's NBBO-dependent sums (kept in locals while the window runs) to its row."""
+    r[5] += s5
+    r[6] += s6
+    r[7] += s7
+    r[8] += s8
+    r[9] += s9
+    r[10] += s10
+    r[11] += s11
+    r[12] += s12
+    r[13] += s13
+    r[14] += s14
+    r[15] += s15
+    r[16] += s16
+    r[17] += s17
+    r[18] += s18
+    r[19] += s19
+    r[21] += s21
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _pair(out: Any, row0: int, o: int, c: int, window: int, edge_open: int, edge_close: int,
           tier1: bool, band: Any, near: float, edge_frac: float, bounds: Any,
@@ -85,43 +131,11 @@ def _pair(out: Any, row0: int, o: int, c: int, window: int, edge_open: int, edge
                 bchg = True
                 bi += 1
             # close the quote-and-order state segment (and, at a boundary, the window)
-            hb = not np.isnan(bid)
-            ha = not np.isnan(ask)
-            quoted = hb or ha
             r = out[row]
-            r[0] += seg
-            if hb:
-                r[1] += seg
-            if ha:
-                r[2] += seg
-            if hb and ha:
-                r[3] += seg
-            if quoted:
-                r[4] += seg
-                if disp:
-                    r[22] += seg
-                if firm:
-                    r[23] += seg
-            if held > 0:
-                r[20] += seg
+            _add_state(r, seg, bid, ask, disp, firm, held)
             seg = 0.0
             if bchg:
-                r[5] += s5
-                r[6] += s6
-                r[7] += s7
-                r[8] += s8
-                r[9] += s9
-                r[10] += s10
-                r[11] += s11
-                r[12] += s12
-                r[13] += s13
-                r[14] += s14
-                r[15] += s15
-                r[16] += s16
-                r[17] += s17
-                r[18] += s18
-                r[19] += s19
-                r[21] += s21
+                _add_nbbo(r, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s21)
                 s5 = s6 = s7 = s8 = s9 = s10 = s11 = s12 = s13 = s14 = s15 = s16 = s17 = s18 = s19 = s21 = 0.0
                 row = row0 + (t - o) // window
                 is_edge = t < edge_open or t >= edge_close
@@ -199,41 +213,9 @@ def _pair(out: Any, row0: int, o: int, c: int, window: int, edge_open: int, edge
         if nxt >= c:
             break
         t = nxt
-    hb = not np.isnan(bid)
-    ha = not np.isnan(ask)
-    quoted = hb or ha
     r = out[row]
-    r[0] += seg
-    if hb:
-        r[1] += seg
-    if ha:
-        r[2] += seg
-    if hb and ha:
-        r[3] += seg
-    if quoted:
-        r[4] += seg
-        if disp:
-            r[22] += seg
-        if firm:
-            r[23] += seg
-    if held > 0:
-        r[20] += seg
-    r[5] += s5
-    r[6] += s6
-    r[7] += s7
-    r[8] += s8
-    r[9] += s9
-    r[10] += s10
-    r[11] += s11
-    r[12] += s12
-    r[13] += s13
-    r[14] += s14
-    r[15] += s15
-    r[16] += s16
-    r[17] += s17
-    r[18] += s18
-    r[19] += s19
-    r[21] += s21
+    _add_state(r, seg, bid, ask, disp, firm, held)
+    _add_nbbo(r, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s21)
 
 
 @numba.njit(cache=True, parallel=True)
