@@ -189,17 +189,27 @@ class LiveLog:
             tail, foreign = self._catch_up(conn, expected)
             if book in foreign:
                 raise ForeignWrite(f"book {book} was appended to by another writer; nothing was written")
-            rows, new = self._rows(book, tail, records, recorded_at)
-            if rows:
-                conn.exec_driver_sql(self._insert_log, rows)
-            reqs = self._answer_rows(book, tail, answers, recorded_at)
-            if reqs:
-                conn.exec_driver_sql(self._insert_req, reqs)
-            if rows:  # the verified point moves to the new tail (the row exists: the store was verified at load)
-                res = conn.exec_driver_sql(self._update_verified, (new.seq, new.hash, new.records, recorded_at))
-                if res.rowcount == 0:
-                    self.store._save_point(conn, new)
+            new, updated = self._write(conn.exec_driver_sql, conn.exec_driver_sql, book, tail, records, answers,
+                                       recorded_at)
+            if updated == 0:
+                self.store._save_point(conn, new)
         return Appended(new, foreign)
+
+    def _write(self, one: Callable[[str, Any], Any], many: Callable[[str, Any], Any], book: str, tail: Point,
+               records: Sequence[Record], answers: Sequence[Answer] | Callable[[int], Sequence[Answer]],
+               recorded_at: str) -> tuple[Point, int | None]:
+        """Insert the records after ``tail`` and the answers, and move the verified point to the new tail, through
+        ``one`` (a statement) and ``many`` (a statement over rows); returns the new tail and the number of verified
+        points updated (None when there were no records: the point stays)."""
+        rows, new = self._rows(book, tail, records, recorded_at)
+        if rows:
+            many(self._insert_log, rows)
+        reqs = self._answer_rows(book, tail, answers, recorded_at)
+        if reqs:
+            many(self._insert_req, reqs)
+        if not rows:
+            return new, None
+        return new, int(one(self._update_verified, (new.seq, new.hash, new.records, recorded_at)).rowcount)
 
     @staticmethod
     def _rows(book: str, tail: Point, records: Sequence[Record], recorded_at: str
@@ -240,17 +250,11 @@ class LiveLog:
                         expected.seq, expected.hash)):
                     cur.execute("ROLLBACK")
                     return None
-                rows, new = self._rows(book, expected, records, recorded_at)
-                if rows:
-                    cur.executemany(self._insert_log, rows)
-                reqs = self._answer_rows(book, expected, answers, recorded_at)
-                if reqs:
-                    cur.executemany(self._insert_req, reqs)
-                if rows:
-                    cur.execute(self._update_verified, (new.seq, new.hash, new.records, recorded_at))
-                    if cur.rowcount == 0:
-                        cur.execute("ROLLBACK")
-                        return None
+                new, updated = self._write(cur.execute, cur.executemany, book, expected, records, answers,
+                                           recorded_at)
+                if updated == 0:
+                    cur.execute("ROLLBACK")
+                    return None
                 cur.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
