@@ -4,6 +4,7 @@ with a fresh database; keys for every role; a book to trade in."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import pg_database
 
 from regsho.app.access import Role
+from regsho.service import create_app
 from regsho.store import Store
 from regsho.store.keys import add_key
 
@@ -74,6 +76,17 @@ class Api:
         out: dict[str, Any] = r.json()
         return out
 
+    def short(self, oid: str, qty: int, time: str, **kw: Any) -> dict[str, Any]:
+        """A trader's short sale of HF1 in KELP at 18.50, checked; the whole answer."""
+        return self.ok("/v1/orders/check", {"id": oid, "account": "HF1", "symbol": "KELP", "side": "sell_short",
+                                            "qty": qty, "price": "18.50", "at": AT.format(time), **kw}, "trader")
+
+    def engine(self, book: str = "ACME") -> Any:
+        """The live engine of ``book`` in the running service."""
+        st = self.c.app.state.service.books[book].state  # type: ignore[attr-defined]
+        assert st is not None
+        return st.engine
+
 
 def open_day(api: Api) -> None:
     """The day's threshold and hard-to-borrow lists (empty) and a 5,000-share locate L1 of HF1 in KELP."""
@@ -81,3 +94,12 @@ def open_day(api: Api) -> None:
         api.ok(f"/v1/lists/{kind}", {"symbols": [], "at": AT.format("06:30")}, "locate_desk")
     api.ok("/v1/locates", {"id": "L1", "account": "HF1", "symbol": "KELP", "qty": 5000, "at": AT.format("08:00")},
            "locate_desk")
+
+
+@pytest.fixture
+def api(db_url: str, keys: dict[str, str]) -> Iterator[Api]:
+    """The service over the test store with the day opened (``open_day``); a module may define its own."""
+    with TestClient(create_app(db_url, probe_seconds=0.2)) as c:
+        a = Api(c, keys)
+        open_day(a)
+        yield a

@@ -7,39 +7,17 @@ after an amend starts from the snapshot taken at it and equals a replay of the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from tests.service.conftest import AT, open_day
-from tests.service.conftest import Api as BaseApi
+from tests.service.conftest import AT, Api, open_day
 
 from regsho.adapters import results_json as rj
 from regsho.app.replay import replay
 from regsho.service import create_app
 from regsho.service.live import locate_json
 from regsho.store import Store
-
-
-class Api(BaseApi):
-    def short(self, oid: str, qty: int, time: str, **kw: Any) -> dict[str, Any]:
-        return self.ok("/v1/orders/check", {"id": oid, "account": "HF1", "symbol": "KELP", "side": "sell_short",
-                                            "qty": qty, "price": "18.50", "at": AT.format(time), **kw}, "trader")
-
-    def engine(self, book: str = "ACME") -> Any:
-        st = self.c.app.state.service.books[book].state  # type: ignore[attr-defined]
-        assert st is not None
-        return st.engine
-
-
-@pytest.fixture
-def api(db_url: str, keys: dict[str, str]) -> Iterator[Api]:
-    with TestClient(create_app(db_url, probe_seconds=0.2)) as c:
-        a = Api(c, keys)
-        open_day(a)
-        yield a
 
 
 def _records(db_url: str, kind: str | None = None) -> list[dict[str, Any]]:

@@ -5,37 +5,15 @@ once; a restart keeps it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 from fastapi.testclient import TestClient
-from tests.service.conftest import AT, open_day
-from tests.service.conftest import Api as BaseApi
+from tests.service.conftest import AT, Api, open_day
 
 from regsho.service import create_app
 from regsho.store import Store
 
 
-class Api(BaseApi):
-    def short(self, oid: str, qty: int, time: str, **kw: Any) -> dict[str, Any]:
-        r = self.post("/v1/orders/check", {"id": oid, "account": "HF1", "symbol": "KELP", "side": "sell_short",
-                                           "qty": qty, "price": "18.50", "at": AT.format(time), **kw}, "trader")
-        assert r.status_code == 200, r.text
-        d: dict[str, Any] = r.json()["decision"]
-        return d
-
-
-@pytest.fixture
-def api(db_url: str, keys: dict[str, str]) -> Iterator[Api]:
-    with TestClient(create_app(db_url, probe_seconds=0.2)) as c:
-        a = Api(c, keys)
-        open_day(a)
-        yield a
-
-
 def test_a_release_takes_back_unused_shares_and_short_sales_see_it(api: Api, db_url: str) -> None:
-    assert api.short("S1", 3000, "09:40", locate="L1")["action"] == "accept"
+    assert api.short("S1", 3000, "09:40", locate="L1")["decision"]["action"] == "accept"
     r = api.post("/v1/locates/L1/release", {"qty": 1000, "reason": "desk re-allocates", "at": AT.format("09:45")},
                  "locate_desk")
     assert r.status_code == 200, r.text
@@ -46,7 +24,7 @@ def test_a_release_takes_back_unused_shares_and_short_sales_see_it(api: Api, db_
     assert {k: out["locate"][k] for k in ("fresh", "consumed", "released", "left", "status")} == {
         "fresh": 1000, "consumed": 3000, "released": 1000, "left": 1000, "status": "in_use"}
     # covered before the release, not after: 1,500 shares were there, 1,000 are left
-    d = api.short("S2", 1500, "09:46", locate="L1")
+    d = api.short("S2", 1500, "09:46", locate="L1")["decision"]
     assert d["action"] == "reject" and d["reasons"] == ["LOCATE_EXHAUSTED"]
     assert d["facts"]["locate.released"] == 1000
     assert "1000 returned to the locate desk" in d["details"]["LOCATE_EXHAUSTED"]
@@ -56,7 +34,7 @@ def test_a_release_takes_back_unused_shares_and_short_sales_see_it(api: Api, db_
     r = api.post("/v1/locates/L1/release", {"at": AT.format("09:50")})
     assert r.status_code == 200, r.text
     assert (r.json()["locate"]["released"], r.json()["locate"]["left"]) == (2000, 0)
-    d = api.short("S3", 100, "09:51")
+    d = api.short("S3", 100, "09:51")["decision"]
     assert d["action"] == "reject" and d["reasons"] == ["NO_LOCATE"]
     assert d["facts"]["locates.returned"] == [["L1", 2000]]
     # a cancel gives back what the order held, never what was returned
@@ -66,8 +44,8 @@ def test_a_release_takes_back_unused_shares_and_short_sales_see_it(api: Api, db_
         "qty": 5000, "fresh": 3000, "consumed": 0, "released": 2000, "left": 3000, "status": "in_use"}
     listed = api.get("/v1/locates", "locate_desk", params={"account": "HF1"}).json()["locates"]
     assert [(x["id"], x["released"], x["left"]) for x in listed] == [("L1", 2000, 3000)]
-    assert api.short("S4", 3001, "09:56", locate="L1")["reasons"] == ["LOCATE_EXHAUSTED"]
-    assert api.short("S5", 3000, "09:57", locate="L1")["action"] == "accept"
+    assert api.short("S4", 3001, "09:56", locate="L1")["decision"]["reasons"] == ["LOCATE_EXHAUSTED"]
+    assert api.short("S5", 3000, "09:57", locate="L1")["decision"]["action"] == "accept"
     # durable, and the store's replay agrees
     st = Store(db_url)
     hist = st.history("ACME")
@@ -118,7 +96,7 @@ def test_a_duplicate_key_gets_the_first_answer_and_the_store_holds_one_release(a
 
 
 def test_bad_releases_are_422_naming_the_field_and_record_nothing(api: Api, db_url: str) -> None:
-    assert api.short("S1", 4000, "09:40", locate="L1")["action"] == "accept"
+    assert api.short("S1", 4000, "09:40", locate="L1")["decision"]["action"] == "accept"
     cases = [("L1", {"qty": 1001}, "qty", "exceeds the 1000 unused shares"),
              ("L1", {"qty": 0}, "qty", "positive"),
              ("L404", {}, "id", "unknown locate id"),
@@ -151,5 +129,5 @@ def test_a_restart_keeps_what_was_returned(db_url: str, keys: dict[str, str]) ->
         assert (usage["released"], usage["left"]) == (4000, 1000)
         again = api.post("/v1/locates/L1/release", {"qty": 4000, "at": AT.format("08:30")}, "locate_desk", key="r1")
         assert again.status_code == 200 and again.json()["locate"]["released"] == 4000  # the first answer
-        assert api.short("S1", 1001, "09:40", locate="L1")["reasons"] == ["LOCATE_EXHAUSTED"]
-        assert api.short("S2", 1000, "09:41", locate="L1")["action"] == "accept"
+        assert api.short("S1", 1001, "09:40", locate="L1")["decision"]["reasons"] == ["LOCATE_EXHAUSTED"]
+        assert api.short("S2", 1000, "09:41", locate="L1")["decision"]["action"] == "accept"
