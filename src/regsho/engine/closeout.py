@@ -287,8 +287,7 @@ class CloseOutState:
 
     def fail(self, e: ev.Fail) -> None:
         s = e.settlement_date
-        if ("settles", s) not in self._memo:
-            self._settlement_day(s, "settlement_date", "the settlement date")
+        self._settlement_day(s, "settlement_date", "the settlement date")
         at, origin = e.at, e.origin
         if at.date() < s:
             raise EngineInputError("settlement_date", f"a fail settling {s.isoformat()} cannot be known on "
@@ -318,7 +317,7 @@ class CloseOutState:
             ob.attest = Attest.PENDING
             ob.pending_until = due
             self._schedule(ob)
-        self.sink.obligations.append(ob.record("created", at))
+        self._emit(ob, "created", at)
         if rule204 and key in self._credits:
             self._pre_fail_credit(ob, e)
 
@@ -414,17 +413,12 @@ class CloseOutState:
                            ("counterparty_delivers", e.counterparty_delivers)))
             return
         current = self._owed.get(key)
-        if not current:
-            owed = []
-        elif len(current) == 1:  # the common case: one obligation in the security
-            o = current[0]
-            owed = current if o.remaining > 0 and o.status is not _CLOSED else []
-            if not owed:
-                self._owed[key] = owed
-        else:
+        if current:
             active = [o for o in current if o.remaining > 0 and o.status is not _CLOSED]
             self._owed[key] = active
             owed = sorted(active, key=_by_deadline) if len(active) > 1 else active
+        else:
+            owed = []
         left = e.qty
         applied: list[ObState] = []
         for ob in owed:

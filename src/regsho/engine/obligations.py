@@ -74,18 +74,12 @@ ATTESTATION: Lifecycle[Attest, AttestEvent] = Lifecycle(
 
 
 _CITES: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
-_CITES_OF_RULE: dict[str, tuple[str, ...]] = {}
 _MISSED = Status.MISSED
 #: records carry plain strings (an enum's ``.value`` is a slow descriptor on a hot path)
 _TEXT: dict[object, str] = {m: m.value for m in (*Status, *r204.Cure)}
 
 
 def _cites(rule: str, extra: tuple[str, ...]) -> tuple[str, ...]:
-    if not extra:
-        hit = _CITES_OF_RULE.get(rule)
-        if hit is None:
-            hit = _CITES_OF_RULE[rule] = (r204.cite(rule),)
-        return hit
     hit = _CITES.get((rule, extra))
     if hit is None:
         hit = _CITES[(rule, extra)] = (r204.cite(rule), *extra)

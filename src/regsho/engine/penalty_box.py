@@ -55,6 +55,12 @@ class Period:
     until: dt.datetime | None = None
     state: PeriodState = PeriodState.IN_FORCE
 
+    def record(self, change: str, at: dt.datetime, ids: tuple[str, ...], releases: str,
+               cites: tuple[str, ...]) -> PreBorrowPeriod:
+        """The period as it stands, with what its box names (``ids``, ``releases``, ``cites``: the same for every
+        period of the box, so the caller computes them once)."""
+        return new_record(PreBorrowPeriod, (self.id, self.bd, self.symbol, self.rule, self.start, self.until,
+                                            self.box.owner, ids, at, change, releases, cites, ()))
 
 _PERIOD_CITES: dict[tuple[str, bool], tuple[str, ...]] = {}
 
@@ -94,7 +100,7 @@ class Box:
 
     def obligation_ids(self) -> tuple[str, ...]:
         ids = self._ids
-        if ids is None or len(ids) != len(self.obligations):
+        if ids is None:
             ids = self._ids = tuple([o.id for o in self.obligations])
         return ids
 
@@ -223,26 +229,24 @@ class PenaltyBox:
     def _add_periods(self, box: Box, bds: Iterable[str], start: dt.datetime) -> None:
         """Impose a period of ``box`` on each of ``bds`` from ``start`` (what the records name is the same for all
         of them, so it is computed once)."""
-        symbol, rule, owner = box.symbol, box.rule, box.owner
+        symbol, rule = box.symbol, box.rule
         ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(rule, box.rest_of_day)
         require, out = self.gate.require_pre_borrow, self.sink.periods
         for bd in bds:
-            pid = f"{box.id}-{bd}"
-            box.periods.append(Period(pid, bd, symbol, rule, start, box))
-            require(bd, symbol, rule, start, None, pid, ids)
-            out.append(new_record(PreBorrowPeriod, (pid, bd, symbol, rule, start, None, owner, ids, start,
-                                                    "imposed", releases, cites, ())))
+            p = Period(f"{box.id}-{bd}", bd, symbol, rule, start, box)
+            box.periods.append(p)
+            require(bd, symbol, rule, start, None, p.id, ids)
+            out.append(p.record("imposed", start, ids, releases, cites))
 
     def _end(self, box: Box, until: dt.datetime, at: dt.datetime) -> None:
         box.until = until
         ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(box.rule, box.rest_of_day)
-        end, out, owner = self.gate.end_pre_borrow, self.sink.periods, box.owner
+        end, out = self.gate.end_pre_borrow, self.sink.periods
         for p in box.periods:
             p.state = PERIOD.step(p.state, _END_DETERMINED, p.id)
             p.until = until
             end(p.bd, p.symbol, p.rule, p.start, until)
-            out.append(new_record(PreBorrowPeriod, (p.id, p.bd, p.symbol, p.rule, p.start, until, owner, ids, at,
-                                                    "ended", releases, cites, ())))
+            out.append(p.record("ended", at, ids, releases, cites))
         for to, period in box.told.items():
             self._notice(box, to, r204_c.LIFTED, until, period)
 
