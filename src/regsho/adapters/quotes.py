@@ -8,16 +8,27 @@ the header) and the column. Nothing is half-loaded.
 Timestamps are ISO 8601 strings with a UTC offset (``2012-06-21T09:30:00.017459617-04:00``), timezone-aware
 Parquet datetimes, or integer nanoseconds since the Unix epoch. Naive times are refused. Each frame returned has
 ``ts`` as Int64 nanoseconds since the epoch (UTC) and ``day``, the New York trading date.
+
+Text columns of a Parquet file are usually dictionary-encoded: there the distinct values are checked (for blanks and
+empties) once each instead of row by row, and the quotes also get ``symbol_code`` and ``mm_id_code`` (``CODES``):
+integers equal exactly when the text is equal (within one read, in the text's byte order; two reads of a
+process are given different codes), so that the review finds each pair's quotes with integer comparisons. A
+frame whose text is edited after the read must drop them; without them the review compares the text itself.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 NY: Final = "America/New_York"
 _OFFSET_RE: Final = r"(Z|z|[+-]\d\d:?\d\d)$"
@@ -58,6 +69,27 @@ ORDER_COLUMNS: Final = (
     Column("price", "price", required=False, nullable=True),
 )
 
+#: The code column read_quotes adds beside each of these text columns (see the module's docstring).
+CODES: Final = {"symbol": "symbol_code", "mm_id": "mm_id_code"}
+
+class _Bases:
+    """The first code of each read: reads take consecutive ranges, so no two reads share a code."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> int:
+        with self._lock:
+            base = self._next
+            if base + n >= 2**31:
+                base = 0  # after two billion distinct values: start again (codes of reads that long ago may meet)
+            self._next = base + n
+            return base
+
+
+_BASES: Final = _Bases()
+
 _TRUE: Final = ("true", "1", "yes", "y", "t")
 _FALSE: Final = ("false", "0", "no", "n", "f")
 
@@ -77,6 +109,8 @@ def _read(path: Path) -> pl.DataFrame:
 
 
 def _fail(path: Path, bad: pl.Series, original: pl.Series, column: str, what: str, csv: bool) -> None:
+    if not bad.any():
+        return
     idx = bad.arg_true()
     if idx.len() == 0:
         return
@@ -104,7 +138,59 @@ def _stripped(s: pl.Series) -> pl.Series:
     return s if txt.equals(s, null_equal=True) else txt
 
 
-def _parse(path: Path, s: pl.Series, col: Column, csv: bool) -> pl.Series:
+@dataclass(frozen=True, slots=True)
+class _Coded:
+    """A text column of a Parquet file as dictionary codes: row i of ``chunks`` (concatenated) is an index into
+    ``values``; ``rows`` in all."""
+
+    chunks: tuple[pa.Array, ...]
+    values: pl.Series
+    rows: int
+
+    @property
+    def clean(self) -> bool:
+        """Whether no distinct value is empty or has surrounding blanks (then neither has any row)."""
+        v = self.values
+        return not (v.str.len_bytes() == 0).any() and v.str.strip_chars().equals(v)
+
+    def ids(self) -> npt.NDArray[np.int32]:
+        """Each row's code: the value's rank among the distinct values in byte order (the order Polars sorts text
+        in), from a range of codes no other read in this process was given."""
+        n = self.values.len()
+        base = _BASES.take(n)
+        idx = np.concatenate([c.to_numpy(zero_copy_only=False) for c in self.chunks]).astype(np.int32, copy=False)
+        if self.values.is_sorted():  # values met in order (sorted rows): the index is the rank
+            return idx + np.int32(base) if base else idx
+        rank = np.empty(n, dtype=np.int32)
+        rank[self.values.arg_sort().to_numpy()] = np.arange(base, base + n, dtype=np.int32)
+        return rank[idx]
+
+
+def _coded(path: Path, names: Sequence[str]) -> dict[str, _Coded]:
+    """The text columns ``names`` of a Parquet file read again as dictionary codes (without decoding a value): the
+    ones without nulls whose values are text. A column that cannot be read so is simply left out."""
+    if not names:
+        return {}
+    try:
+        table = pq.read_table(path, columns=list(names), read_dictionary=list(names))
+    except (pa.ArrowException, OSError):
+        return {}
+    out: dict[str, _Coded] = {}
+    for name in names:
+        col = table.column(name)
+        if (col.num_chunks == 0 or col.null_count or not pa.types.is_dictionary(col.type)
+                or not pa.types.is_string(col.type.value_type)):
+            continue
+        col = col.unify_dictionaries()
+        values = pl.Series(name, col.chunk(0).dictionary.to_pylist(), dtype=pl.String)
+        out[name] = _Coded(tuple(c.indices for c in col.chunks), values, len(col))
+    return out
+
+
+def _parse(path: Path, s: pl.Series, col: Column, csv: bool, coded: _Coded | None = None) -> pl.Series:
+    if (col.kind == "str" and s.dtype == pl.String and coded is not None and not s.null_count()
+            and coded.rows == s.len() and coded.clean):
+        return s.alias(col.name)  # every distinct value is clean, so is every row
     if col.kind == "str" and s.dtype == pl.String:  # the common case: one pass to strip, one to find empties
         txt = _stripped(s)
         empty = txt.is_null() | (txt.str.len_bytes() == 0)
@@ -176,11 +262,15 @@ def _parse(path: Path, s: pl.Series, col: Column, csv: bool) -> pl.Series:
 
 
 def read_table(path: str | Path, columns: Sequence[Column],
-               check: Callable[[Path, pl.DataFrame, bool], None] | None = None) -> pl.DataFrame:
-    """Read and validate one input file; returns its columns parsed, plus ``day`` (New York date)."""
+               check: Callable[[Path, pl.DataFrame, bool], None] | None = None,
+               coded_as: Sequence[str] = ()) -> pl.DataFrame:
+    """Read and validate one input file; returns its columns parsed, plus ``day`` (New York date), plus the code
+    column (``CODES``) of each column of ``coded_as`` when the file is Parquet with each dictionary-encoded."""
     p = Path(path)
     raw = _read(p)
     csv = p.suffix.lower() != ".parquet"
+    coded = {} if csv else _coded(p, [col.name for col in columns if col.kind == "str" and col.name in raw.columns
+                                      and raw.schema[col.name] == pl.String])
     missing = [col.name for col in columns if col.required and col.name not in raw.columns]
     if missing:
         raise InputError(f"{p}: missing column {missing[0]!r} (columns: {', '.join(raw.columns)})")
@@ -191,11 +281,14 @@ def read_table(path: str | Path, columns: Sequence[Column],
                 raise InputError(f"{p}: missing column {col.name!r} (columns: {', '.join(raw.columns)})")
             parsed.append(pl.Series(col.name, [None] * raw.height, dtype=pl.String))
             continue
-        parsed.append(_parse(p, raw.get_column(col.name), col, csv))
+        parsed.append(_parse(p, raw.get_column(col.name), col, csv, coded.get(col.name)))
     df = pl.DataFrame(parsed)
     if check is not None:
         check(p, df, csv)
-    return df.with_columns(ny_days(df.get_column("ts")).alias("day"))
+    ids = [pl.Series(CODES[name], coded[name].ids()) for name in coded_as if name in coded]
+    if len(ids) != len(coded_as):
+        ids = []  # all or none
+    return df.with_columns(ny_days(df.get_column("ts")).alias("day"), *ids)
 
 
 def ny_day(ts: pl.Expr) -> pl.Expr:
@@ -251,7 +344,7 @@ def _check_orders(p: Path, df: pl.DataFrame, csv: bool) -> None:
 
 def read_quotes(path: str | Path) -> pl.DataFrame:
     """The firm's quotes: a quote replaces the previous one of its mm_id and symbol; an empty side is no quote."""
-    return read_table(path, QUOTE_COLUMNS, _check_quotes)
+    return read_table(path, QUOTE_COLUMNS, _check_quotes, coded_as=tuple(CODES))
 
 
 def read_nbbo(path: str | Path) -> pl.DataFrame:

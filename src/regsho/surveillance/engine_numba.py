@@ -29,6 +29,7 @@ import polars as pl
 from regsho.surveillance.day import DayFrame
 from regsho.surveillance.engine_polars import SCALE as _SCALE
 from regsho.surveillance.engine_polars import _order_events, _pairs
+from regsho.surveillance.metrics import pair_breaks
 from regsho.surveillance.sql import SUMS
 
 _NSUMS = len(SUMS)
@@ -259,10 +260,33 @@ def _ordered_within_runs(lo: Any, hi: Any, ts: Any, seq: Any) -> bool:  # pragma
     return True
 
 
+def _coded_runs(df: pl.DataFrame, brk: _I, table: pl.DataFrame) -> tuple[_I, _I] | None:
+    """``_runs`` for quotes with code columns (``regsho.surveillance.metrics.CODES``): the pair changes at the rows
+    ``brk``; the quotes are in order when the pairs at those rows strictly increase (a pair met twice is out of
+    order), and each row of ``table`` takes the run of its pair (an empty one when it has no quotes)."""
+    heads = df[brk].select("symbol", "mm_id")
+    s, m = pl.col("symbol"), pl.col("mm_id")
+    if heads.height > 1 and not heads.select(
+            ((s > s.shift(1)) | ((s == s.shift(1)) & (m > m.shift(1)))).slice(1).all()).item():
+        return None
+    ends = np.append(brk[1:], df.height).astype(np.int64)
+    got = table.select("symbol", "mm_id").join(heads.with_columns(lo=pl.Series(brk), hi=pl.Series(ends)),
+                                               on=["symbol", "mm_id"], how="left", maintain_order="left")
+    lo = got.get_column("lo").fill_null(0).to_numpy().astype(np.int64)
+    hi = got.get_column("hi").fill_null(0).to_numpy().astype(np.int64)
+    ok = _ordered_within_runs(_ro(brk), _ro(ends), _ro(_i64(df.get_column("ts"))), _ro(_i64(df.get_column("seq"))))
+    return (lo, hi) if ok else None
+
+
 def _runs(df: pl.DataFrame, keys: list[str], table: pl.DataFrame) -> tuple[_I, _I] | None:
     """For each row of ``table`` (sorted by ``keys``), the first and past-the-last row of its run in ``df``, found
     by binary search, if ``df`` is sorted by ``keys``, ts, seq as far as those runs are concerned: the first key
-    sorted throughout, the second inside each run of the first, (ts, seq) inside each run; else None."""
+    sorted throughout, the second inside each run of the first, (ts, seq) inside each run; else None. Quotes with
+    code columns are cut into pairs by their codes (``_coded_runs``)."""
+    if keys == ["symbol", "mm_id"]:
+        brk = pair_breaks(df)
+        if brk is not None:
+            return _coded_runs(df, brk, table)
     first = df.get_column(keys[0])
     if not first.is_sorted():
         return None

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from regsho.calendars.calendar import CalendarRangeError
@@ -79,10 +81,10 @@ def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
     nbbo = inp.nbbo.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
     orders = inp.orders if inp.orders is not None else pl.DataFrame(schema={**_EMPTY_ORDERS, "day": pl.Date})
     trades = inp.trades
-    pair_src = [quotes.select("day", "symbol", "mm_id"), orders.select("day", "symbol", "mm_id")]
+    pair_src = [orders.select("day", "symbol", "mm_id")]
     if trades is not None:
         pair_src.append(trades.select("day", "symbol", "mm_id"))
-    all_pairs = pl.concat([_pairs_of(x) for x in pair_src]).unique()
+    all_pairs = pl.concat([_quote_pairs(quotes), *(_pairs_of(x) for x in pair_src)]).unique()
     days = sorted(all_pairs.get_column("day").unique().to_list())
     frames: list[DayFrame] = []
     out: list[pl.DataFrame] = []
@@ -95,7 +97,7 @@ def compute(inp: Inputs, engine: str | WindowSums = DEFAULT_ENGINE) -> Metrics:
         pairs = all_pairs.filter(pl.col("day") == d).select("symbol", "mm_id").sort("symbol", "mm_id")
         pairs = pairs.with_columns(tier1=pl.col("symbol").replace_strict(tiers, default=1, return_dtype=pl.Int64) == 1)
         qd = (quotes if len(days) == 1 else quotes.filter(pl.col("day") == d)).select(
-            "symbol", "mm_id", "ts", "seq", "bid", "ask", "displayed", "firm")
+            "symbol", "mm_id", "ts", "seq", "bid", "ask", "displayed", "firm", *_codes(quotes))
         nd = _between(nbbo, f.open - 86_400_000_000_000, f.close).select("symbol", "ts", "seq", "bid", "ask")
         od = (orders if len(days) == 1 else orders.filter(pl.col("day") == d)).select("symbol", "mm_id", "ts",
                                                                                           "end_ts")
@@ -122,6 +124,48 @@ def _pairs_of(df: pl.DataFrame) -> pl.DataFrame:
         return _runs_of(df.select("symbol", "mm_id")).select(pl.lit(df.get_column("day")[0]).alias("day"), "symbol",
                                                              "mm_id")
     return _runs_of(df)
+
+
+#: Code columns a quotes frame may carry (``regsho.adapters.quotes.CODES``): integers equal exactly when the
+#: symbol (the mm_id) is equal, so that the pairs are told apart by integer comparisons.
+CODES: Final = ("symbol_code", "mm_id_code")
+
+
+def _codes(quotes: pl.DataFrame) -> tuple[str, ...]:
+    """The code columns of ``quotes`` (both or none)."""
+    return CODES if all(r in quotes.columns for r in CODES) else ()
+
+
+def pair_breaks(df: pl.DataFrame) -> npt.NDArray[np.int64] | None:
+    """The rows of ``df`` (quotes with code columns) where the (symbol, mm_id) pair differs from the row before,
+    the first row included, by integer comparisons; None without code columns."""
+    if not _codes(df):
+        return None
+    if df.height == 0:
+        return np.zeros(0, dtype=np.int64)
+    sr = df.get_column(CODES[0]).to_numpy()
+    mr = df.get_column(CODES[1]).to_numpy()
+    brk = np.empty(df.height, dtype=np.bool_)
+    brk[0] = True
+    np.not_equal(sr[1:], sr[:-1], out=brk[1:])
+    brk[1:] |= mr[1:] != mr[:-1]
+    return np.flatnonzero(brk).astype(np.int64)
+
+
+def _quote_pairs(quotes: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (day, symbol, mm_id) of the quotes: ``_pairs_of``, or with code columns the rows where the
+    codes (or the day) change, found by integer comparisons."""
+    q = quotes.select("day", "symbol", "mm_id")
+    brk = pair_breaks(quotes)
+    if brk is None or q.height == 0:
+        return _pairs_of(q)
+    if q.get_column("day").min() != q.get_column("day").max():
+        day = q.get_column("day").to_physical().to_numpy()
+        cut = np.zeros(q.height, dtype=np.bool_)
+        cut[brk] = True
+        cut[1:] |= day[1:] != day[:-1]
+        brk = np.flatnonzero(cut)
+    return q[brk]
 
 
 def _between(df: pl.DataFrame, lo: int, hi: int) -> pl.DataFrame:
