@@ -268,10 +268,36 @@ _GOOD_FIGURES: Final = ("two_sided_share", "bid_near_inside_share", "ask_near_in
                          "ask_band_edge_share", "firm_share", "displayed_share")
 
 
-def _bona_fide_reason(t: float | None, nb: float | None, na: float | None, eb: float | None, ea: float | None,
-                      fm: float | None, dp: float | None) -> str:
-    return (f"bona fide: two-sided {_pct(t)}, near the inside bid {_pct(nb)} / ask {_pct(na)}, at the band edge "
-            f"bid {_pct(eb)} / ask {_pct(ea)}, firm {_pct(fm)}, displayed {_pct(dp)}; no FINRA pattern found")
+#: How close to half a tenth of a percent a figure must be for ``_pct_col`` to format it as ``_pct`` does.
+_NEAR_TIE: Final = 1e-6
+
+
+def _pct_col(s: pl.Series) -> pl.Series:
+    """``_pct`` over a column, word for word. Percentages are rounded to a tenth in integers: ``floor(1000 x +
+    0.5)``, which is the exact rounding ``_pct`` makes except within a rounding error of a tie (``1000 x`` within
+    ``_NEAR_TIE`` of a half; below a million percent that error is under 1e-9); those figures, and any that are
+    negative, negative zero, not finite or a million percent or more, are formatted by ``_pct`` itself."""
+    y = pl.col("x") * 100.0
+    r = y * 10.0
+    k = (r + 0.5).floor()
+    out = pl.DataFrame({"x": s.cast(pl.Float64)}).select(
+        txt=pl.format("{}.{}%", (k // 10).cast(pl.Int64, strict=False),
+                      (k % 10).cast(pl.Int64, strict=False)).fill_null("n/a"),
+        slow=pl.col("x").is_not_null() & (~y.is_finite() | (y < 0) | (y >= 1e6) | ((y == 0) & (1.0 / y < 0))
+                                          | ((r - r.floor() - 0.5).abs() < _NEAR_TIE)))
+    txt = out.get_column("txt")
+    idx = out.get_column("slow").arg_true()
+    if idx.len():
+        txt = txt.scatter(idx, [_pct(v) for v in s.gather(idx).to_list()])
+    return txt
+
+
+def _bona_fide_reasons(df: pl.DataFrame) -> list[str]:
+    """The reasons of a bona fide verdict for each row of ``df`` (its figures as ``_pct`` writes them)."""
+    p = {c: _pct_col(df.get_column(c)) for c in _GOOD_FIGURES}
+    return pl.select(pl.format(
+        "bona fide: two-sided {}, near the inside bid {} / ask {}, at the band edge bid {} / ask {}, firm {}, "
+        "displayed {}; no FINRA pattern found", *(pl.lit(p[c]) for c in _GOOD_FIGURES))).to_series().to_list()
 
 
 def review(m: Metrics) -> Review:
@@ -310,7 +336,7 @@ def review(m: Metrics) -> Review:
             win_codes[i] = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
     for scope, df, own_of in (("day", days, None), ("window", wins, win_codes)):
         cols = [df.get_column(x).to_list() for x in ("date", "symbol", "mm_id", "window_start", "window_end")]
-        figs = [df.get_column(x).to_list() for x in _GOOD_FIGURES]
+        good = _bona_fide_reasons(df)
         for i, (d, sym, mm, st, en) in enumerate(zip(*cols, strict=True)):
             key = (d, sym, mm)
             if own_of is None:
@@ -321,8 +347,7 @@ def review(m: Metrics) -> Review:
                 day = day_codes.get(key, [])
             findings.extend(own)
             if not own and not day:
-                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), _bona_fide_reason(
-                    figs[0][i], figs[1][i], figs[2][i], figs[3][i], figs[4][i], figs[5][i], figs[6][i])))
+                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), good[i]))
                 continue
             codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
             parts = [f"{f.code}: {PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
