@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, Final
 
 import polars as pl
@@ -336,9 +337,20 @@ def review(m: Metrics) -> Review:
             win_codes[i] = [Finding(*key, "window", r["window_start"], r["window_end"], code, ev) for code, ev in got]
     for scope, df, own_of in (("day", days, None), ("window", wins, win_codes)):
         cols = [df.get_column(x).to_list() for x in ("date", "symbol", "mm_id", "window_start", "window_end")]
-        good = _bona_fide_reasons(df)
-        for i, (d, sym, mm, st, en) in enumerate(zip(*cols, strict=True)):
-            key = (d, sym, mm)
+        n = df.height
+        # every row bona fide first; then the rows with a finding of their own or of their day are judged again
+        out = list(map(Verdict, cols[0], cols[1], cols[2], repeat(scope, n), cols[3], cols[4], repeat(True, n),
+                       repeat((), n), _bona_fide_reasons(df)))
+        tainted = set() if own_of is None else set(own_of)
+        if day_codes:
+            hit = df.select(keys).join(
+                pl.DataFrame(list(day_codes), schema={"date": pl.Date, "symbol": pl.String, "mm_id": pl.String},
+                             orient="row").with_columns(t=pl.lit(True)),
+                on=keys, how="left", maintain_order="left").get_column("t").fill_null(False)
+            tainted.update(hit.arg_true().to_list())
+        for i in sorted(tainted):
+            v = out[i]
+            key = (v.date, v.symbol, v.mm_id)
             if own_of is None:
                 own = day_codes.get(key, [])
                 day: list[Finding] = []
@@ -347,12 +359,13 @@ def review(m: Metrics) -> Review:
                 day = day_codes.get(key, [])
             findings.extend(own)
             if not own and not day:
-                verdicts.append(Verdict(d, sym, mm, scope, st, en, True, (), good[i]))
                 continue
             codes = tuple(dict.fromkeys([f.code for f in own] + [f.code for f in day]))
             parts = [f"{f.code}: {PATTERNS[f.code].meaning}: {f.evidence}" for f in own]
             parts += [f"{f.code} (the day as a whole): {PATTERNS[f.code].meaning}: {f.evidence}" for f in day]
-            verdicts.append(Verdict(d, sym, mm, scope, st, en, False, codes, "not bona fide: " + "; ".join(parts)))
+            out[i] = Verdict(v.date, v.symbol, v.mm_id, scope, v.start, v.end, False, codes,
+                             "not bona fide: " + "; ".join(parts))
+        verdicts.extend(out)
     return Review(tuple(findings), tuple(verdicts))
 
 
