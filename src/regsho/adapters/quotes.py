@@ -258,7 +258,9 @@ def _parse(path: Path, s: pl.Series, col: Column, csv: bool, coded: _Coded | Non
         out = low
     else:
         out = s.cast(pl.String).str.strip_chars()
-    return pl.Series(col.name, out).set(empty, None) if col.nullable else pl.Series(col.name, out)
+    if col.nullable and s.dtype == pl.String:  # a blank text is empty: null it (other types' empties are nulls)
+        return pl.Series(col.name, out).set(empty, None)
+    return pl.Series(col.name, out)
 
 
 def read_table(path: str | Path, columns: Sequence[Column],
