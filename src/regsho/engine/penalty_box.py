@@ -93,6 +93,18 @@ class Box:
     _releases: tuple[int, str] | None = None
     #: the ids of ``obligations``, as the records name them (built once per obligation added)
     _ids: tuple[str, ...] | None = None
+    #: every obligation before this index is closed (an obligation's remaining quantity never grows again)
+    _open_from: int = 0
+
+    def all_closed(self) -> bool:
+        """Whether every obligation of the box is closed out, checked from the first one not known to be closed,
+        so that a box that stays open for months costs no more per purchase than a new one."""
+        obs = self.obligations
+        i, n = self._open_from, len(obs)
+        while i < n and obs[i].remaining == 0:
+            i += 1
+        self._open_from = i
+        return i == n
 
     def add(self, ob: ObState) -> None:
         self.obligations.append(ob)
@@ -189,7 +201,7 @@ class PenaltyBox:
         end: dt.datetime | None = None
         decided = now
         if box.threshold:
-            if all(o.remaining == 0 for o in box.obligations):
+            if box.all_closed():
                 last = max(o.closed_at for o in box.obligations if o.closed_at is not None)
                 end = r203_b3.rest_of_day(last, self.cal)
                 decided = decided or last
@@ -228,7 +240,10 @@ class PenaltyBox:
 
     def _add_periods(self, box: Box, bds: Iterable[str], start: dt.datetime) -> None:
         """Impose a period of ``box`` on each of ``bds`` from ``start`` (what the records name is the same for all
-        of them, so it is computed once)."""
+        of them, so it is computed once, and only when there is one)."""
+        bds = list(bds)
+        if not bds:
+            return
         symbol, rule = box.symbol, box.rule
         ids, releases, cites = box.obligation_ids(), box.releases(), _period_cites(rule, box.rest_of_day)
         require, out = self.gate.require_pre_borrow, self.sink.periods
