@@ -30,6 +30,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from regsho.core.columns import QUOTE_CODES
+
 NY: Final = "America/New_York"
 _OFFSET_RE: Final = r"(Z|z|[+-]\d\d:?\d\d)$"
 
@@ -70,7 +72,8 @@ ORDER_COLUMNS: Final = (
 )
 
 #: The code column read_quotes adds beside each of these text columns (see the module's docstring).
-CODES: Final = {"symbol": "symbol_code", "mm_id": "mm_id_code"}
+CODES: Final = QUOTE_CODES
+
 
 class _Bases:
     """The first code of each read: reads take consecutive ranges, so no two reads share a code."""
@@ -111,10 +114,7 @@ def _read(path: Path) -> pl.DataFrame:
 def _fail(path: Path, bad: pl.Series, original: pl.Series, column: str, what: str, csv: bool) -> None:
     if not bad.any():
         return
-    idx = bad.arg_true()
-    if idx.len() == 0:
-        return
-    i = int(idx[0])
+    i = int(bad.arg_true()[0])
     line = f"row {i + 1} (line {i + 2})" if csv else f"row {i + 1}"
     got = original[i]
     raise InputError(f"{path}: {line}: column {column!r}: {what}, got {got!r}")

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from regsho.calendars.calendar import CalendarRangeError
+from regsho.core.columns import QUOTE_CODES
 from regsho.surveillance.day import DayFrame
 from regsho.surveillance.sql import SUMS
 
@@ -126,9 +127,9 @@ def _pairs_of(df: pl.DataFrame) -> pl.DataFrame:
     return _runs_of(df)
 
 
-#: Code columns a quotes frame may carry (``regsho.adapters.quotes.CODES``): integers equal exactly when the
+#: Code columns a quotes frame may carry (``regsho.core.columns.QUOTE_CODES``): integers equal exactly when the
 #: symbol (the mm_id) is equal, so that the pairs are told apart by integer comparisons.
-CODES: Final = ("symbol_code", "mm_id_code")
+CODES: Final = (QUOTE_CODES["symbol"], QUOTE_CODES["mm_id"])
 
 
 def _codes(quotes: pl.DataFrame) -> tuple[str, ...]:
