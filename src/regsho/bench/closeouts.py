@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +22,7 @@ from rich.table import Table
 from regsho.adapters.scenario import Scenario, ScenarioEvent
 from regsho.calendars import ET, default_calendars
 from regsho.core import events as ev
+from regsho.core.book import Book
 from regsho.rules import r203_b2
 
 ORIGINS: tuple[tuple[ev.FailOrigin, float], ...] = (
@@ -36,7 +38,13 @@ def build(
     year: int = 2025, fails_per_day: int = 5_000, securities: int = 3_000, correspondents: int = 20,
     orders_per_day: int = 2_000, threshold_securities: int = 60, seed: int = 11,
 ) -> Scenario:
-    """A year's events for one participant, in time order, as a scenario."""
+    """A year's events for one participant, in time order, as a scenario.
+
+    The synthetic firm behaves the same way all year, so that the workload is stationary and a benchmark over
+    it measures the engine, not a growing backlog: it closes out every obligation it incurs (its 203(b)(3)
+    obligations too, found by running the engine over the threshold list and the CNS positions), buys a
+    deemed-to-own fail on the settlement day before a 35th day on which the banks are closed, and allocates
+    only a fail that is its sole fail and sole open obligation in the security that day."""
     rng = random.Random(seed)
     cal = default_calendars()
     days = cal.settlement_days(dt.date(year, 1, 2), dt.date(year, 12, 31))
@@ -69,8 +77,15 @@ def build(
     #: first) moves exactly that fail and every broker-dealer's close-outs match what it owes
     outstanding: dict[tuple[str, str], int] = {}
     oid = lid = cid = 0
-    cns_qty = {s: 0 for s in thr}
-    add(ev.ThresholdList(at(days[0], 6), frozenset(thr)), "threshold_list")
+    thr_list = ev.ThresholdList(at(days[0], 6), frozenset(thr))
+    add(thr_list, "threshold_list")
+    cns_events = _cns_positions(days, thr, rng)
+    # The firm closes out its 203(b)(3) obligations too, by purchase when due: it knows them as the engine does
+    # (the 13-day count depends on the threshold list and the CNS positions alone).
+    thr_owed = _threshold_obligations(firm, secs, accounts, [thr_list, *cns_events])
+    cns_by_day: dict[dt.date, list[ev.Cns]] = {}
+    for c in cns_events:
+        cns_by_day.setdefault(c.date, []).append(c)
     for d in days:
         # 08:00-09:29: close-outs due today, mostly on time
         todays = pending.pop(d, [])
@@ -100,23 +115,34 @@ def build(
             add(ev.CloseOut(at(d, 15, 0) + dt.timedelta(seconds=i), f"X{cid}", sym, qty,
                             ev.CloseOutMethod(method), bd), "close_out")
         # 18:00: the day's fails
-        allocs: list[tuple[str, int, str]] = []
-        for i in range(fails_per_day):
+        day_fails: list[tuple[str, ev.FailOrigin, int, str]] = []
+        for _ in range(fails_per_day):
             sym = syms[rng.randrange(securities)]
             origin = rng.choices(origins, weights)[0]
             qty = rng.choice((100, 200, 500, 1_000, 2_500))
-            t = at(d, 18) + dt.timedelta(milliseconds=i)
             bd = firm.id if rng.random() < 0.6 else bds[1 + rng.randrange(correspondents)]
-            trade = cal.previous_settlement_day(d)
-            add(ev.Fail(t, sym, qty, d, origin, trade, bd), "fail")
+            day_fails.append((sym, origin, qty, bd))
+        # the participant's fails today, per security: one that is its only fail in the security today and its
+        # only open obligation there may be allocated in the evening
+        firm_fails: dict[str, int] = {}
+        for sym, _, _, bd in day_fails:
+            if bd == firm.id:
+                firm_fails[sym] = firm_fails.get(sym, 0) + 1
+        allocs: list[tuple[str, int, str]] = []
+        trade = cal.previous_settlement_day(d)
+        for i, (sym, origin, qty, bd) in enumerate(day_fails):
+            add(ev.Fail(at(d, 18) + dt.timedelta(milliseconds=i), sym, qty, d, origin, trade, bd), "fail")
             if origin is ev.FailOrigin.DEEMED_TO_OWN:
-                due = r203_b2.deemed_to_own_deadline(trade, cal).date()
+                # the 35th day may be a trading day on which the banks are closed (Columbus Day, Veterans Day):
+                # the firm buys on the settlement day before it
+                due = cal.settlement_day_on_or_before(r203_b2.deemed_to_own_deadline(trade, cal).date())
                 method = "purchase"
             else:
                 k = 3 if origin in (ev.FailOrigin.LONG_SALE, ev.FailOrigin.BONA_FIDE_MM) else 1
                 due = cal.add_settlement_days(d, k)
                 method = "purchase" if rng.random() < 0.5 else "borrow"
-            if bd == firm.id and rng.random() < 0.05 and not outstanding.get((bd, sym)):
+            if (bd == firm.id and rng.random() < 0.05 and firm_fails[sym] == 1
+                    and not outstanding.get((bd, sym))):
                 allocs.append((sym, qty, bds[1 + rng.randrange(correspondents)]))
                 bd = allocs[-1][2]
             if outstanding.get((bd, sym)):
@@ -125,14 +151,43 @@ def build(
             pending.setdefault(due, []).append((sym, bd, qty, method))
         for i, (sym, qty, to) in enumerate(allocs):
             add(ev.Allocate(at(d, 19, 30) + dt.timedelta(milliseconds=i), sym, qty, to), "allocate")
-        # 19:00: CNS positions in the threshold securities
-        for i, sym in enumerate(thr):
-            cns_qty[sym] = max(0, cns_qty[sym] + rng.choice((-2_000, -500, 0, 500, 1_000)))
-            add(ev.Cns(at(d, 19) + dt.timedelta(milliseconds=i), sym, d, cns_qty[sym]), "cns")
+        # 19:00: CNS positions in the threshold securities, and the 203(b)(3) obligations they start
+        for c in cns_by_day.get(d, ()):
+            add(c, "cns")
+        for sym, qty, due in thr_owed.get(d, ()):
+            outstanding[(firm.id, sym)] = outstanding.get((firm.id, sym), 0) + 1
+            pending.setdefault(due, []).append((sym, firm.id, qty, "purchase"))
     out.sort(key=lambda se: se.event.at)
     events = tuple(ScenarioEvent(i, se.type, se.event) for i, se in enumerate(out))
     return Scenario("<bench closeouts>", f"synthetic year {year}", (), firm, secs, accounts, events, None,
                     frozenset(bds))
+
+
+def _cns_positions(days: Sequence[dt.date], thr: list[str], rng: random.Random) -> list[ev.Cns]:
+    """The participant's daily CNS fail positions in the threshold securities (19:00 each settlement day)."""
+    qty = {s: 0 for s in thr}
+    out = []
+    for d in days:
+        for i, sym in enumerate(thr):
+            qty[sym] = max(0, qty[sym] + rng.choice((-2_000, -500, 0, 500, 1_000)))
+            out.append(ev.Cns(dt.datetime(d.year, d.month, d.day, 19, tzinfo=ET) + dt.timedelta(milliseconds=i),
+                              sym, d, qty[sym]))
+    return out
+
+
+def _threshold_obligations(firm: ev.Firm, secs: dict[str, ev.Security], accounts: dict[str, ev.Account],
+                           events: list[ev.Event]) -> dict[dt.date, list[tuple[str, int, dt.date]]]:
+    """The 203(b)(3) close-out obligations the threshold list and the CNS positions start, by the last day of
+    their run: (symbol, quantity, day due), as the engine finds them."""
+    from regsho.engine.book import BookEngine
+
+    engine = BookEngine(Book(firm, secs, accounts, "<bench closeouts: 203(b)(3)>"))
+    out: dict[dt.date, list[tuple[str, int, dt.date]]] = {}
+    for e in events:
+        for o in engine.apply(e).obligations:
+            if o.change == "created":
+                out.setdefault(o.settlement_date, []).append((o.symbol, o.qty, o.deadline.date()))
+    return out
 
 
 def measure(year: int, fails_per_day: int, seed: int, days: int | None = None) -> dict[str, Any]:
