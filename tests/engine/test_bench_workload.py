@@ -28,3 +28,20 @@ def test_synthetic_year_does_not_build_up_a_backlog() -> None:
     assert sum(1 for b in boxes if b.until is None) <= len(boxes) // 100
     # misses (the firm is late now and then) stay level through the year instead of compounding
     assert missed[3] <= 1.5 * missed[0], dict(missed)
+
+
+def test_by_type_pass_times_every_kind_of_event() -> None:
+    import io
+
+    from rich.console import Console
+
+    from regsho.bench.closeouts import run
+
+    buf = io.StringIO()
+    results = run(year=2025, sizes=(50, 100), seed=3, console=Console(file=buf, width=160), days=3, by_type=True)
+    for r in results:
+        assert set(r["seconds_by_type"]) == set(r["counts"])
+        assert all(v > 0 for v in r["seconds_by_type"].values())
+    text = buf.getvalue()
+    assert "µs per event, by event type" in text
+    assert "at the cost per event type of 50 fails/day; measured / predicted" in text

@@ -190,9 +190,12 @@ def _threshold_obligations(firm: ev.Firm, secs: dict[str, ev.Security], accounts
     return out
 
 
-def measure(year: int, fails_per_day: int, seed: int, days: int | None = None) -> dict[str, Any]:
+def measure(year: int, fails_per_day: int, seed: int, days: int | None = None, by_type: bool = False
+            ) -> dict[str, Any]:
     """Build one synthetic year (or its first ``days`` settlement days), then time the dispatch-only baseline and
-    ``BookEngine.apply`` over the same events, one event at a time."""
+    ``BookEngine.apply`` over the same events, one event at a time. With ``by_type``, a second pass through a new
+    engine times each event and sums the time by event type (the deadlines an event lets pass, and the misses
+    they cause, count to that event)."""
     from regsho.adapters.output import bulk
     from regsho.app.replay import book_of
     from regsho.engine.book import BookEngine
@@ -228,6 +231,25 @@ def measure(year: int, fails_per_day: int, seed: int, days: int | None = None) -
         effects.append(engine.finish())
         t_engine = time.perf_counter() - t0
 
+    per_type: dict[str, float] = {}
+    if by_type:
+        del effects[:]
+        engine = BookEngine(book_of(sc))
+        clock = time.perf_counter
+        gc.collect()
+        with bulk():
+            apply = engine.apply
+            for e in events:
+                t0 = clock()
+                apply(e)
+                t1 = clock()
+                k = type(e).__name__
+                per_type[k] = per_type.get(k, 0.0) + (t1 - t0)
+        engine = BookEngine(book_of(sc))  # the effects for the ledger below come from the timed run
+        with bulk():
+            effects = [engine.apply(e) for e in events]
+            effects.append(engine.finish())
+
     ledger = Ledger()
     t0 = time.perf_counter()
     for fx in effects:
@@ -241,12 +263,13 @@ def measure(year: int, fails_per_day: int, seed: int, days: int | None = None) -
         "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0, "ledger_seconds": t_ledger,
         "obligations": len(ledger.obligations), "pre_borrow_periods": len(ledger.periods),
         "notices": len(ledger.notices), "findings": len(ledger.findings), "decisions": len(ledger.decisions),
+        "seconds_by_type": per_type,
     }
 
 
-def run(year: int, sizes: tuple[int, ...], seed: int, console: Console, days: int | None = None
-        ) -> list[dict[str, Any]]:
-    results = [measure(year, n, seed, days) for n in sizes]
+def run(year: int, sizes: tuple[int, ...], seed: int, console: Console, days: int | None = None,
+        by_type: bool = False) -> list[dict[str, Any]]:
+    results = [measure(year, n, seed, days, by_type) for n in sizes]
     t = Table(title=f"close-out engine: a synthetic year ({year}{f', first {days} days' if days else ''}), "
                     "one event at a time through BookEngine.apply", title_justify="left")
     t.add_column("measure")
@@ -273,4 +296,40 @@ def run(year: int, sizes: tuple[int, ...], seed: int, console: Console, days: in
     big = results[-1]
     console.print(f"events/s at {big['fails_per_day']:,} fails/day: {big['engine_events_per_s']:,.0f} (target "
                   f">= 100,000: {'PASS' if big['engine_events_per_s'] >= 100_000 else 'MISS'})", highlight=False)
+    if by_type:
+        _print_by_type(results, kinds, console)
     return results
+
+
+def _print_by_type(results: list[dict[str, Any]], kinds: list[str], console: Console) -> None:
+    """µs per event by event type at each size and, for the largest size, the time its events would take at the
+    smallest size's cost per event type: the sizes' events/s differ by their mix of event types as well as by
+    what the engine holds, and this separates the two."""
+    t = Table(title="µs per event, by event type (a second, per-event timed pass)", title_justify="left")
+    t.add_column("event type")
+    for r in results:
+        t.add_column(f"{r['fails_per_day']:,} fails/day", justify="right")
+
+    def us(r: dict[str, Any], k: str) -> float | None:
+        n = r["counts"].get(k, 0)
+        return r["seconds_by_type"].get(k, 0.0) / n * 1e6 if n else None
+
+    for k in kinds:
+        t.add_row(k, *(f"{v:.2f}" if (v := us(r, k)) is not None else "-" for r in results))
+    console.print(t)
+    if len(results) < 2:
+        return
+    lo, hi = results[0], results[-1]
+    measured = sum(hi["seconds_by_type"].values())
+    predicted = 0.0
+    for k, n in hi["counts"].items():
+        cost = us(lo, k)
+        if cost is None:
+            console.print(f"no {k} events at {lo['fails_per_day']:,} fails/day: no comparison by mix",
+                          highlight=False)
+            return
+        predicted += n * cost / 1e6
+    console.print(f"{hi['fails_per_day']:,} fails/day: {measured:.1f} s measured by type; {predicted:.1f} s at the "
+                  f"cost per event type of {lo['fails_per_day']:,} fails/day; measured / predicted "
+                  f"{measured / predicted:.2f} (1.00: the cost of each kind of event does not grow with the "
+                  "book)", highlight=False)

@@ -390,6 +390,9 @@ def bench_closeouts_cmd(
     = "100,5000",
     days: Annotated[int | None, typer.Option(help="Only the first N settlement days (a quick run).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 11,
+    by_type: Annotated[bool, typer.Option("--by-type", help="Also time each event and report µs per event type, "
+                                                            "and the largest size at the smallest's costs.")]
+    = False,
 ) -> None:
     """A synthetic year of a clearing firm's fails (3,000 securities, 20 correspondents) through the book engine:
     events/s next to a dispatch-only baseline, at each size."""
@@ -400,7 +403,7 @@ def bench_closeouts_cmd(
     except ValueError:
         err.print(f"--fails-per-day: expected comma-separated whole numbers, got {fails_per_day!r}")
         raise typer.Exit(2) from None
-    run(year=year, sizes=sizes, seed=seed, console=out, days=days)
+    run(year=year, sizes=sizes, seed=seed, console=out, days=days, by_type=by_type)
 
 
 def _store(db: str) -> StoreT:
