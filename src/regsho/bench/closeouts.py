@@ -194,8 +194,8 @@ def measure(year: int, fails_per_day: int, seed: int, days: int | None = None, b
             ) -> dict[str, Any]:
     """Build one synthetic year (or its first ``days`` settlement days), then time the dispatch-only baseline and
     ``BookEngine.apply`` over the same events, one event at a time. With ``by_type``, a second pass through a new
-    engine times each event and sums the time by event type (the deadlines an event lets pass, and the misses
-    they cause, count to that event)."""
+    engine (after the first run's effects are folded and let go) times each event and sums the time by event type
+    (the deadlines an event lets pass, and the misses they cause, count to that event)."""
     from regsho.adapters.output import bulk
     from regsho.app.replay import book_of
     from regsho.engine.book import BookEngine
@@ -231,9 +231,19 @@ def measure(year: int, fails_per_day: int, seed: int, days: int | None = None, b
         effects.append(engine.finish())
         t_engine = time.perf_counter() - t0
 
+    ledger = Ledger()
+    t0 = time.perf_counter()
+    for fx in effects:
+        if fx:
+            ledger.absorb(fx)
+    t_ledger = time.perf_counter() - t0
+    records = {"obligations": len(ledger.obligations), "pre_borrow_periods": len(ledger.periods),
+               "notices": len(ledger.notices), "findings": len(ledger.findings), "decisions": len(ledger.decisions)}
+    del effects, ledger, engine
+
     per_type: dict[str, float] = {}
     if by_type:
-        del effects[:]
+        by_kind: dict[type, float] = {}
         engine = BookEngine(book_of(sc))
         clock = time.perf_counter
         gc.collect()
@@ -243,26 +253,14 @@ def measure(year: int, fails_per_day: int, seed: int, days: int | None = None, b
                 t0 = clock()
                 apply(e)
                 t1 = clock()
-                k = type(e).__name__
-                per_type[k] = per_type.get(k, 0.0) + (t1 - t0)
-        engine = BookEngine(book_of(sc))  # the effects for the ledger below come from the timed run
-        with bulk():
-            effects = [engine.apply(e) for e in events]
-            effects.append(engine.finish())
-
-    ledger = Ledger()
-    t0 = time.perf_counter()
-    for fx in effects:
-        if fx:
-            ledger.absorb(fx)
-    t_ledger = time.perf_counter() - t0
+                kind = type(e)
+                by_kind[kind] = by_kind.get(kind, 0.0) + (t1 - t0)
+        per_type = {kind.__name__: secs for kind, secs in by_kind.items()}
     return {
         "fails_per_day": fails_per_day, "events": n, "counts": counts, "build_seconds": t_build,
         "engine_seconds": t_engine, "engine_events_per_s": n / t_engine,
         "baseline_events_per_s": n / t_base if t_base else float("inf"),
-        "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0, "ledger_seconds": t_ledger,
-        "obligations": len(ledger.obligations), "pre_borrow_periods": len(ledger.periods),
-        "notices": len(ledger.notices), "findings": len(ledger.findings), "decisions": len(ledger.decisions),
+        "ratio": (n / t_engine) / (n / t_base) if t_base else 0.0, "ledger_seconds": t_ledger, **records,
         "seconds_by_type": per_type,
     }
 
