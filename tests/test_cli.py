@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from regsho.adapters.scenario import load
+from regsho.app.replay import replay
 from regsho.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,6 +166,11 @@ def test_console_script(tmp_path: Path) -> None:
     assert (ok.returncode, ok.stdout.strip()) == (0, "1 passed, 0 failed")
     fail = subprocess.run([str(exe), "replay", "--check", str(bad)], capture_output=True, text=True, timeout=60)
     assert fail.returncode == 1 and fail.stdout.strip().endswith("0 passed, 1 failed")
+    # without --check the result is written as it is made and the process ends without freeing it: the output
+    # is still the whole document, exactly as the standard library would write it
+    out = subprocess.run([str(exe), "replay", str(good)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout == json.dumps(replay(load(good)).to_json(), indent=2) + "\n"
 
 
 @pytest.mark.skipif(not ACCEPTANCE, reason=f"acceptance scenarios not found in {SHARED_SCENARIOS} (needs ../shared "

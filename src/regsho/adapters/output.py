@@ -8,7 +8,8 @@ import gc
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -38,13 +39,36 @@ def bulk() -> Iterator[None]:
             gc.enable()
 
 
+class LazyList:
+    """A list in a document for ``write_json`` whose items are made as the writer reaches them and let go once
+    written, so that a result of millions of records is never held whole as JSON-ready objects (nor as one
+    string of hundreds of megabytes)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+#: items of a ``LazyList`` encoded per call to orjson
+CHUNK: Final = 2_000
+
+
 def write_json(obj: Any, stream: Any = None) -> None:
     """Write ``obj`` as ``json.dump(obj, stream, indent=2)`` does, byte for byte, through orjson (in C).
 
     orjson writes UTF-8 where the standard library escapes every character outside printable ASCII; those
     characters (found only inside strings) are escaped the same way afterwards. Anything orjson cannot encode
-    exactly (an integer beyond 64 bits, a non-string key) goes through the standard library."""
+    exactly (an integer beyond 64 bits, a non-string key) goes through the standard library. One difference is
+    left: a float that needs an exponent (below 1e-4 or from 1e16 in size) is written in orjson's shortest form,
+    ``1e-6`` for ``1e-06``, the same number; the engine's records hold none (prices and quantities are decimals
+    and integers). A top-level
+    dictionary may hold ``LazyList`` values: the document is then written piece by piece, as if each were the
+    list of its items."""
     out = stream if stream is not None else sys.stdout
+    if isinstance(obj, dict) and any(isinstance(v, LazyList) for v in obj.values()):
+        _write_pieces(_pieces(obj), out)
+        return
     try:
         data = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
     except (orjson.JSONEncodeError, TypeError):
@@ -67,6 +91,55 @@ def write_json(obj: Any, stream: Any = None) -> None:
 
 
 _ASCII_RE = re.compile(r"[^\n\x20-\x7e]")
+
+
+def _encode(v: Any) -> bytes:
+    """``json.dumps(v, indent=2)`` as ASCII bytes."""
+    try:
+        data = orjson.dumps(v, option=orjson.OPT_INDENT_2)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(v, indent=2).encode("ascii")
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    return _ASCII_RE.sub(_escape_char, data.decode("utf-8")).encode("ascii")
+
+
+def _pieces(doc: dict[Any, Any]) -> Iterator[bytes]:
+    """The bytes of ``json.dumps(doc, indent=2)`` for a dictionary whose ``LazyList`` values are written as
+    lists, in pieces: each list's items in chunks, indented to their depth."""
+    yield b"{"
+    sep = b"\n  "
+    for k, v in doc.items():
+        yield sep
+        sep = b",\n  "
+        yield _encode(k if isinstance(k, str) else next(iter(json.loads(json.dumps({k: 0})))))
+        yield b": "
+        if not isinstance(v, LazyList):
+            yield _encode(v).replace(b"\n", b"\n  ")
+            continue
+        items = iter(v.items)
+        first = True
+        while chunk := list(islice(items, CHUNK)):
+            # "[\n  item,\n  item\n]" at depth 0: the items without the brackets, two more spaces a line
+            yield b"[\n    " if first else b",\n    "
+            first = False
+            yield _encode(chunk)[4:-2].replace(b"\n", b"\n  ")
+        yield b"[]" if first else b"\n  ]"
+    yield b"\n}" if doc else b"}"
+
+
+def _write_pieces(pieces: Iterable[bytes], out: Any) -> None:
+    raw = getattr(out, "buffer", None)
+    if raw is not None:
+        out.flush()
+        for piece in pieces:
+            raw.write(piece)
+        raw.write(b"\n")
+        raw.flush()
+        return
+    for piece in pieces:
+        out.write(piece.decode("ascii"))
+    out.write("\n")
 
 
 def _escape_char(m: Any) -> str:

@@ -37,7 +37,9 @@ def _kind(v: object) -> Callable[[Any], object] | None:
     if isinstance(v, tuple | list):
         return _sequence
     if isinstance(v, Enum):
-        return _enum
+        # each member's value read once (an enum's ``.value`` is a slow descriptor, met in every decision)
+        values: dict[Enum, object] = {m: m.value for m in type(v)}
+        return lambda m: values[m] if m in values else _enum(m)
     if isinstance(v, Decimal):
         return str
     return None
@@ -78,9 +80,10 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "reasons": list(d.reasons),
         "cites": list(d.cites),
         "locate": d.locate,
-        "facts": {k: jsonable(v) for k, v in d.facts},
-        "params": params_json(d.params),
-        "details": dict(d.details),
+        # plain values (most facts) are taken as they are without a call
+        "facts": {k: v if type(v) in _PLAIN else jsonable(v) for k, v in d.facts},
+        "params": params_json(d.params) if d.params else {},
+        "details": dict(d.details) if d.details else {},
     }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regsho.adapters import results_json as rj
+from regsho.adapters.output import LazyList
 from regsho.adapters.scenario import Scenario, ScenarioError
 from regsho.calendars import CalendarRangeError, Calendars
 from regsho.core.book import Book
@@ -69,6 +70,19 @@ class ReplayResult:
             "pre_borrow": [rj.period_json(p) for p in self.pre_borrow],
             "notices": [rj.notice_json(n) for n in self.notices],
             "findings": [rj.finding_json(f) for f in self.findings],
+        }
+
+    def lazy_json(self) -> dict[str, Any]:
+        """``to_json`` for ``write_json`` to write piece by piece: each list's items are made as they are written
+        and let go after (``LazyList``), so a large result is never held whole as JSON-ready objects."""
+        return {
+            "scenario": self.scenario.name,
+            "file": self.scenario.path,
+            "decisions": LazyList(map(rj.decision_json, self.decisions)),
+            "obligations": LazyList(map(rj.obligation_json, self.obligations)),
+            "pre_borrow": LazyList(map(rj.period_json, self.pre_borrow)),
+            "notices": LazyList(map(rj.notice_json, self.notices)),
+            "findings": LazyList(map(rj.finding_json, self.findings)),
         }
 
 

@@ -61,7 +61,10 @@ class CloseOutState:
         self.sink = sink
         self.firm = book.firm.id
         self.clears_for = book.firm.clears_for
-        self.obligations: list[ObState] = []
+        #: obligations whose 204T attestation question is still open, by sequence number (the only ones ``finish``
+        #: needs); an obligation otherwise lives only as long as something indexes it (``_owed``, the deadline
+        #: heap, a penalty box), so live state does not grow with the obligations closed
+        self._pending: dict[int, ObState] = {}
         self.lists = ThresholdLists(cal)
         self.count = ThresholdCount(cal, self.lists)
         self.box = PenaltyBox(self.firm, self.clears_for, cal, gate, sink, self._certified)
@@ -152,7 +155,8 @@ class CloseOutState:
         """The replay ends after the last event. Deadlines after it stay open; a 204T market maker's fail whose
         attestation question is still unsettled is settled now: no further attestation arrives
         (docs/scenarios.md convention 17). A threshold day waiting for its end stays unjudged."""
-        for ob in sorted(self.obligations, key=lambda o: o.seq):
+        for seq in sorted(self._pending):
+            ob = self._pending[seq]
             if ob.pending_until is not None:
                 self._settle_attestation(ob)
 
@@ -167,7 +171,6 @@ class CloseOutState:
             cure = self._cures[rule] = r204.cure_for(rule)
         ob = ObState(f"OB{self._seq}", self._seq, symbol, bd, qty, rule, deadline, cure,
                      settlement_date, at, origin, trade_date, remaining=qty, params=used)
-        self.obligations.append(ob)
         self._owed.setdefault((bd, symbol), []).append(ob)
         if schedule:
             self._push(deadline, _DEADLINE, ob)  # a new obligation's next decision point is its deadline
@@ -183,6 +186,7 @@ class CloseOutState:
         assert ob.pending_until is not None
         decided_at = ob.pending_until
         ob.pending_until = None
+        self._pending.pop(ob.seq, None)
         attested = False
         for lot in self._attest.get((ob.symbol, ob.settlement_date), []):
             t, left = lot
@@ -316,6 +320,7 @@ class CloseOutState:
         if pending:
             ob.attest = Attest.PENDING
             ob.pending_until = due
+            self._pending[ob.seq] = ob
             self._schedule(ob)
         self._emit(ob, "created", at)
         if rule204 and key in self._credits:
@@ -473,6 +478,8 @@ class CloseOutState:
             new = self._new_ob(ob.symbol, e.to, n, ob.rule, ob.settlement_date, e.at, ob.origin, ob.trade_date,
                                ob.deadline, ob.params, schedule=False)
             new.pending_until = ob.pending_until
+            if new.pending_until is not None:
+                self._pending[new.seq] = new
             new.attest = ob.attest
             new.allocated_from = ob.id
             new.extra_cites = (c.R203_B3_VI if ob.threshold else c.R204_D,)

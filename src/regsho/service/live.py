@@ -59,7 +59,7 @@ from regsho.store.schema import log as log_table
 log = logging.getLogger("regsho.service")
 
 #: Snapshots are taken by, and only restored into, the same engine (pickled state).
-SNAPSHOT_VERSION = f"regsho {__version__} state 3"
+SNAPSHOT_VERSION = f"regsho {__version__} state 4"
 
 
 class Refused(Exception):
