@@ -180,3 +180,19 @@ def test_acceptance_scenarios_01_to_06_pass() -> None:
     result = _run("replay", "--check", *map(str, ACCEPTANCE))
     assert result.stdout.strip().splitlines()[-1] == "6 passed, 0 failed", result.stdout
     assert result.exit_code == 0
+
+
+def test_replay_leaves_its_result_for_the_end_of_the_process_only_when_asked(tmp_path: Path) -> None:
+    import contextlib
+    import io
+
+    from regsho.cli.main import run
+
+    good = _scenario(tmp_path, "good", PASSING)
+    left: list[object] = []
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert run(["replay", str(good)], left=left) == 0
+    assert left and json.loads(out.getvalue())["decisions"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert run(["--version"], left=(kept := [])) == 0
+    assert kept == []

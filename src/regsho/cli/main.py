@@ -71,15 +71,15 @@ err = Console(stderr=True, soft_wrap=True)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-#: What a command leaves for the end of the process when ``main`` runs it (None otherwise: ``run`` called in a
-#: process that goes on). Freeing a replay's millions of objects one by one takes seconds that a process about to
-#: end need not spend, so ``main`` ends such a process with ``os._exit`` once its output is flushed.
-_LEFT_AT_EXIT: list[object] | None = None
 
-
-def _leave(*objs: object) -> None:
-    if _LEFT_AT_EXIT is not None:
-        _LEFT_AT_EXIT.extend(objs)
+def _leave(ctx: typer.Context, *objs: object) -> None:
+    """Leave ``objs`` for the end of the process when ``main`` runs the command (``run(left=...)`` passes the list
+    in the command line's context): freeing a replay's millions of objects one by one takes seconds that a process
+    about to end need not spend, so ``main`` then ends the process with ``os._exit`` once its output is flushed.
+    Called in a process that goes on (``run`` without ``left``), this does nothing and the objects are freed."""
+    left = ctx.find_root().obj
+    if isinstance(left, list):
+        left.extend(objs)
 
 
 def _load_and_replay(files: list[Path]) -> list[tuple[Scenario, ReplayResult]]:
@@ -133,17 +133,15 @@ def _root(
     """
 
 
-def run(argv: list[str] | None = None, *, ending: bool = False) -> int:
+def run(argv: list[str] | None = None, *, left: list[object] | None = None) -> int:
     """Run the command line and return its exit code: every command goes through here.
 
     Bad input (``ScenarioError``, or a store's refusal) is one line and 2; any other exception is an internal
     error: its traceback goes to a file whose path is printed, and the code is 3. Nothing is printed as a
-    traceback on the terminal. ``ending``: the process ends after this (``main``), so a command may leave its
-    results unfreed (``_leave``)."""
-    global _LEFT_AT_EXIT
-    _LEFT_AT_EXIT = [] if ending else None
+    traceback on the terminal. ``left``: the process ends after this (``main``), so a command may leave its
+    results in this list, unfreed (``_leave``)."""
     try:
-        app(args=argv, prog_name="regsho")
+        app(args=argv, prog_name="regsho", obj=left)
     except SystemExit as e:
         code = e.code
         if code is None:
@@ -183,6 +181,7 @@ def _internal_error(e: BaseException) -> int:
 
 @app.command("replay")
 def replay_cmd(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML or JSON).")],
     check: Annotated[bool, typer.Option("--check", help="Compare each file's expect block with the result.")]
     = False,
@@ -199,7 +198,7 @@ def replay_cmd(
             # one file is written as it is made (its records are converted chunk by chunk); several as one list
             docs = [done[0][1].lazy_json()] if len(done) == 1 else [r.to_json() for _, r in done]
             write_json(docs[0] if len(docs) == 1 else docs)
-        _leave(done, docs)
+        _leave(ctx, done, docs)
         return
     passed = failed = 0
     for _, r in done:
@@ -211,7 +210,7 @@ def replay_cmd(
         else:
             passed += 1
     print(f"{passed} passed, {failed} failed")
-    _leave(done)
+    _leave(ctx, done)
     if failed:
         raise typer.Exit(1)
 
@@ -429,8 +428,9 @@ def _store(db: str) -> StoreT:
 
 
 def main() -> None:
-    code = run(ending=True)
-    if _LEFT_AT_EXIT:
+    left: list[object] = []
+    code = run(left=left)
+    if left:
         # the output is complete: flush it and end without freeing what the command left (as mypy does)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
