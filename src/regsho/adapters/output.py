@@ -61,10 +61,9 @@ def write_json(obj: Any, stream: Any = None) -> None:
     characters (found only inside strings) are escaped the same way afterwards. Anything orjson cannot encode
     exactly (an integer beyond 64 bits, a non-string key) goes through the standard library. One difference is
     left: a float that needs an exponent (below 1e-4 or from 1e16 in size) is written in orjson's shortest form,
-    ``1e-6`` for ``1e-06``, the same number; the engine's records hold none (prices and quantities are decimals
-    and integers). A top-level
-    dictionary may hold ``LazyList`` values: the document is then written piece by piece, as if each were the
-    list of its items."""
+    ``1e-6`` for ``1e-06``, the same number (regsho's records carry prices as decimals and quantities as
+    integers). A top-level dictionary may hold ``LazyList`` values: the document is then written piece by
+    piece, as if each were the list of its items."""
     out = stream if stream is not None else sys.stdout
     if isinstance(obj, dict) and any(isinstance(v, LazyList) for v in obj.values()):
         _write_pieces(_pieces(obj), out)
