@@ -21,6 +21,9 @@ def test_the_http_benchmark_runs() -> None:
                                                         ("check", 200)]
     for s in results:
         assert s.ok > 0 and s.errors == 0 and s.ok == s.sent
-        assert not math.isnan(s.cpu_us) and s.cpu_us > 0
+        # /proc counts processor time in clock ticks (10 ms): 100 empty requests at 200/s can cost less than one
+        # tick, so only the capacity runs (thousands of requests) must show some
+        assert not math.isnan(s.cpu_us) and s.cpu_us >= 0
+        assert s.target is not None or s.cpu_us > 0
     text = console.export_text()
     assert "server processor time a request" in text and "a commit took" in text
