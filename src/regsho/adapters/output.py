@@ -65,28 +65,8 @@ def write_json(obj: Any, stream: Any = None) -> None:
     integers). A top-level dictionary may hold ``LazyList`` values: the document is then written piece by
     piece, as if each were the list of its items."""
     out = stream if stream is not None else sys.stdout
-    if isinstance(obj, dict) and any(isinstance(v, LazyList) for v in obj.values()):
-        _write_pieces(_pieces(obj), out)
-        return
-    try:
-        data = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
-    except (orjson.JSONEncodeError, TypeError):
-        json.dump(obj, out, indent=2)
-        out.write("\n")
-        return
-    if data.isascii() and b"\x7f" not in data:
-        raw = getattr(out, "buffer", None)
-        if raw is not None:  # a text stream over bytes: the ASCII bytes go straight through
-            out.flush()
-            raw.write(data)
-            raw.write(b"\n")
-            raw.flush()
-            return
-        text = data.decode("ascii")
-    else:
-        text = _ASCII_RE.sub(_escape_char, data.decode("utf-8"))
-    out.write(text)
-    out.write("\n")
+    lazy = isinstance(obj, dict) and any(isinstance(v, LazyList) for v in obj.values())
+    _write_pieces(_pieces(obj) if lazy else (_encode(obj),), out)
 
 
 _ASCII_RE = re.compile(r"[^\n\x20-\x7e]")
@@ -111,7 +91,7 @@ def _pieces(doc: dict[Any, Any]) -> Iterator[bytes]:
     for k, v in doc.items():
         yield sep
         sep = b",\n  "
-        yield _encode(k if isinstance(k, str) else next(iter(json.loads(json.dumps({k: 0})))))
+        yield _encode(k if isinstance(k, str) else json.dumps(k))  # a key is written as text
         yield b": "
         if not isinstance(v, LazyList):
             yield _encode(v).replace(b"\n", b"\n  ")

@@ -7,7 +7,7 @@ nothing half-replayed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,27 +62,22 @@ class ReplayResult:
         return self.ledger.decision(order_id)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.name,
-            "file": self.scenario.path,
-            "decisions": [rj.decision_json(d) for d in self.decisions],
-            "obligations": [rj.obligation_json(o) for o in self.obligations],
-            "pre_borrow": [rj.period_json(p) for p in self.pre_borrow],
-            "notices": [rj.notice_json(n) for n in self.notices],
-            "findings": [rj.finding_json(f) for f in self.findings],
-        }
+        return self._doc(list)
 
     def lazy_json(self) -> dict[str, Any]:
         """``to_json`` for ``write_json`` to write piece by piece: each list's items are made as they are written
         and let go after (``LazyList``), so a large result is never held whole as JSON-ready objects."""
+        return self._doc(LazyList)
+
+    def _doc(self, lst: Callable[[Iterable[Any]], Any]) -> dict[str, Any]:
         return {
             "scenario": self.scenario.name,
             "file": self.scenario.path,
-            "decisions": LazyList(map(rj.decision_json, self.decisions)),
-            "obligations": LazyList(map(rj.obligation_json, self.obligations)),
-            "pre_borrow": LazyList(map(rj.period_json, self.pre_borrow)),
-            "notices": LazyList(map(rj.notice_json, self.notices)),
-            "findings": LazyList(map(rj.finding_json, self.findings)),
+            "decisions": lst(map(rj.decision_json, self.decisions)),
+            "obligations": lst(map(rj.obligation_json, self.obligations)),
+            "pre_borrow": lst(map(rj.period_json, self.pre_borrow)),
+            "notices": lst(map(rj.notice_json, self.notices)),
+            "findings": lst(map(rj.finding_json, self.findings)),
         }
 
 

@@ -155,10 +155,8 @@ class CloseOutState:
         """The replay ends after the last event. Deadlines after it stay open; a 204T market maker's fail whose
         attestation question is still unsettled is settled now: no further attestation arrives
         (docs/scenarios.md convention 17). A threshold day waiting for its end stays unjudged."""
-        for seq in sorted(self._pending):
-            ob = self._pending[seq]
-            if ob.pending_until is not None:
-                self._settle_attestation(ob)
+        for seq in sorted(self._pending):  # settling one takes it out of the table
+            self._settle_attestation(self._pending[seq])
 
     # -- obligations ------------------------------------------------------------------------------------------
 
